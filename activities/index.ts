@@ -1,0 +1,19 @@
+import type { Knex } from 'knex';
+import { ingestDropFile, listDropFolder } from './drop-folder';
+
+export interface ActivityDeps {
+  db: Knex;
+  dropDir: string;
+  retentionDays: number;
+}
+
+/** Every activity, built over injected dependencies; the worker is the only caller. */
+export function createActivities(deps: ActivityDeps) {
+  return {
+    listDropFolder: listDropFolder(deps),
+    ingestDropFile: ingestDropFile(deps),
+  };
+}
+
+export type Activities = ReturnType<typeof createActivities>;
+export type { DropFileInput, DropFileResult } from './drop-folder';

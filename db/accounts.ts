@@ -1,0 +1,293 @@
+import type { Knex } from 'knex';
+import { dayInZone } from '../domain/calendar';
+import { canonicalDecimal } from '../domain/decimal';
+import { ErrorType, OrgtallyError } from '../domain/errors';
+import type { AccountSpec } from '../domain/spec';
+import { parseDurationHours } from '../domain/time';
+
+/** Owner of accounts, orgs, products, commitments, attribution_tag_keys, finance_recipients, alert_rules. */
+
+export interface ApplyResult {
+  accountId: string;
+  changes: string[];
+}
+
+const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+const dec = (v: string | null | undefined) => (v === null || v === undefined ? null : canonicalDecimal(v));
+
+/**
+ * Makes the database match the spec, in one transaction: applying the same spec twice changes nothing; an edited
+ * spec changes exactly the edits, and each change is listed. Orgs or products that already have usage facts are
+ * never deleted by omission: that is refused, and nothing is written.
+ */
+export async function applyAccountSpec(
+  db: Knex,
+  spec: AccountSpec,
+  opts: { asOfMs: number },
+): Promise<ApplyResult> {
+  return db.transaction(async (trx) => {
+    const changes: string[] = [];
+    const a = spec.account;
+    const lateness = parseDurationHours(a.lateness) as number;
+    const cur = await trx('accounts').where({ id: a.id }).forUpdate().first();
+    if (!cur) {
+      await trx('accounts').insert({
+        id: a.id,
+        name: a.name,
+        timezone: a.timezone,
+        lateness_hours: lateness,
+      });
+      changes.push(`account ${a.id}: created`);
+    } else if (cur.name !== a.name || cur.timezone !== a.timezone || cur.lateness_hours !== lateness) {
+      await trx('accounts')
+        .where({ id: a.id })
+        .update({ name: a.name, timezone: a.timezone, lateness_hours: lateness, updated_at: trx.fn.now() });
+      changes.push(`account ${a.id}: updated`);
+    }
+
+    await applyOrgs(trx, spec, changes);
+    await applyProducts(trx, spec, changes);
+    await applyCommitments(trx, spec, changes);
+    await applyTagKeys(trx, spec, opts.asOfMs, changes);
+    await applyRecipients(trx, spec, changes);
+    await applyAlerts(trx, spec, changes);
+    return { accountId: a.id, changes };
+  });
+}
+
+async function applyOrgs(trx: Knex.Transaction, spec: AccountSpec, changes: string[]): Promise<void> {
+  const accountId = spec.account.id;
+  const taken = await trx('orgs')
+    .whereIn(
+      'public_id',
+      spec.orgs.map((o) => o.id),
+    )
+    .whereNot({ account_id: accountId })
+    .select('public_id', 'account_id');
+  if (taken.length) {
+    throw new OrgtallyError(
+      ErrorType.InvalidInput,
+      taken.map((t) => `org "${t.public_id}" already belongs to account "${t.account_id}"`).join('; '),
+    );
+  }
+  const existing = new Map<string, { id: number; name: string; parent_id: number | null; billable: boolean }>(
+    (await trx('orgs').where({ account_id: accountId })).map((r) => [r.public_id, r]),
+  );
+  const ids = new Map<string, number>([...existing].map(([k, v]) => [k, v.id]));
+  for (const o of spec.orgs) {
+    const row = existing.get(o.id);
+    if (!row) {
+      const [ins] = await trx('orgs').insert(
+        { account_id: accountId, public_id: o.id, name: o.name, billable: o.billable },
+        ['id'],
+      );
+      ids.set(o.id, ins.id);
+      changes.push(`org ${o.id}: created`);
+    }
+  }
+  for (const o of spec.orgs) {
+    const row = existing.get(o.id);
+    const parentId = o.parent === undefined ? null : (ids.get(o.parent) as number);
+    const changed = row && (row.name !== o.name || row.billable !== o.billable || row.parent_id !== parentId);
+    if (changed) changes.push(`org ${o.id}: updated`);
+    if (!row || changed) {
+      await trx('orgs')
+        .where({ id: ids.get(o.id) })
+        .update({ name: o.name, billable: o.billable, parent_id: parentId, updated_at: trx.fn.now() });
+    }
+  }
+  const removed = [...existing.keys()].filter((k) => !spec.orgs.some((o) => o.id === k));
+  if (removed.length) {
+    const used = await trx('usage_facts')
+      .whereIn(
+        'org_id',
+        removed.map((k) => existing.get(k)?.id as number),
+      )
+      .distinct('org_id');
+    if (used.length) {
+      const names = removed.filter((k) => used.some((u) => u.org_id === existing.get(k)?.id));
+      throw new OrgtallyError(
+        ErrorType.InvalidInput,
+        `orgs ${names.join(', ')} have usage and cannot be removed from the spec (keep them, or mark them billable: false)`,
+      );
+    }
+    await trx('orgs')
+      .whereIn(
+        'id',
+        removed.map((k) => existing.get(k)?.id as number),
+      )
+      .update({ parent_id: null });
+    await trx('orgs')
+      .whereIn(
+        'id',
+        removed.map((k) => existing.get(k)?.id as number),
+      )
+      .delete();
+    removed.forEach((k) => changes.push(`org ${k}: removed`));
+  }
+}
+
+async function applyProducts(trx: Knex.Transaction, spec: AccountSpec, changes: string[]): Promise<void> {
+  const accountId = spec.account.id;
+  const existing = new Map<string, Record<string, unknown>>(
+    (await trx('products').where({ account_id: accountId })).map((r) => [r.code, r]),
+  );
+  for (const p of spec.products) {
+    const row = {
+      unit: p.unit,
+      aggregation: p.aggregation,
+      allotment_per: p.allotment?.per ?? null,
+      allotment_quantity: p.allotment?.quantity ?? null,
+    };
+    const cur = existing.get(p.code);
+    if (!cur) {
+      await trx('products').insert({ account_id: accountId, code: p.code, ...row });
+      changes.push(`product ${p.code}: created`);
+    } else if (
+      cur.unit !== row.unit ||
+      cur.aggregation !== row.aggregation ||
+      cur.allotment_per !== row.allotment_per ||
+      dec(cur.allotment_quantity as string | null) !== dec(row.allotment_quantity)
+    ) {
+      await trx('products')
+        .where({ id: cur.id })
+        .update({ ...row, updated_at: trx.fn.now() });
+      changes.push(`product ${p.code}: updated`);
+    }
+  }
+  const removed = [...existing.keys()].filter((k) => !spec.products.some((p) => p.code === k));
+  if (removed.length) {
+    const ids = removed.map((k) => existing.get(k)?.id as number);
+    const used = await trx('usage_facts').whereIn('product_id', ids).distinct('product_id');
+    if (used.length) {
+      throw new OrgtallyError(
+        ErrorType.InvalidInput,
+        `products ${removed.filter((k) => used.some((u) => u.product_id === existing.get(k)?.id)).join(', ')} have usage and cannot be removed from the spec`,
+      );
+    }
+    await trx('products').whereIn('id', ids).delete();
+    removed.forEach((k) => changes.push(`product ${k}: removed`));
+  }
+}
+
+async function applyCommitments(trx: Knex.Transaction, spec: AccountSpec, changes: string[]): Promise<void> {
+  const accountId = spec.account.id;
+  const existing = new Map<string, Record<string, string>>(
+    (await trx('commitments').where({ account_id: accountId })).map((r) => [r.product_code, r]),
+  );
+  for (const c of spec.commitments) {
+    const row = {
+      quantity: c.quantity,
+      committed_price: c.committed_price,
+      on_demand_price: c.on_demand_price,
+    };
+    const cur = existing.get(c.product);
+    if (!cur) {
+      await trx('commitments').insert({ account_id: accountId, product_code: c.product, ...row });
+      changes.push(`commitment ${c.product}: created`);
+    } else if (
+      (['quantity', 'committed_price', 'on_demand_price'] as const).some((k) => dec(cur[k]) !== dec(row[k]))
+    ) {
+      await trx('commitments').where({ account_id: accountId, product_code: c.product }).update(row);
+      changes.push(`commitment ${c.product}: updated`);
+    }
+  }
+  for (const k of existing.keys()) {
+    if (!spec.commitments.some((c) => c.product === k)) {
+      await trx('commitments').where({ account_id: accountId, product_code: k }).delete();
+      changes.push(`commitment ${k}: removed`);
+    }
+  }
+}
+
+/**
+ * A changed key list takes effect from `effective_from` (default: today in the account's zone); history is kept.
+ * The first list ever applied covers all history unless it names a date.
+ */
+async function applyTagKeys(
+  trx: Knex.Transaction,
+  spec: AccountSpec,
+  asOfMs: number,
+  changes: string[],
+): Promise<void> {
+  const accountId = spec.account.id;
+  const keys = spec.attribution.tag_keys;
+  const any = await trx('attribution_tag_keys').where({ account_id: accountId }).first();
+  const from =
+    spec.attribution.effective_from ?? (any ? dayInZone(asOfMs, spec.account.timezone) : '1970-01-01');
+  const latest = await trx('attribution_tag_keys')
+    .where({ account_id: accountId })
+    .where('effective_from', '<=', from)
+    .orderBy('effective_from', 'desc')
+    .first();
+  if (latest && same(latest.tag_keys, keys)) return;
+  if (!latest && keys.length === 0) return;
+  await trx('attribution_tag_keys')
+    .insert({ account_id: accountId, effective_from: from, tag_keys: keys })
+    .onConflict(['account_id', 'effective_from'])
+    .merge();
+  changes.push(`attribution tag keys: [${keys.join(', ')}] from ${from}`);
+}
+
+async function applyRecipients(trx: Knex.Transaction, spec: AccountSpec, changes: string[]): Promise<void> {
+  const accountId = spec.account.id;
+  const want = new Set(spec.finance.recipients.map((e) => e.toLowerCase()));
+  const have = new Set<string>(
+    (await trx('finance_recipients').where({ account_id: accountId })).map((r) => r.email),
+  );
+  for (const e of want) {
+    if (!have.has(e)) {
+      await trx('finance_recipients').insert({ account_id: accountId, email: e });
+      changes.push(`finance recipient ${e}: added`);
+    }
+  }
+  for (const e of have) {
+    if (!want.has(e)) {
+      await trx('finance_recipients').where({ account_id: accountId, email: e }).delete();
+      changes.push(`finance recipient ${e}: removed`);
+    }
+  }
+}
+
+async function applyAlerts(trx: Knex.Transaction, spec: AccountSpec, changes: string[]): Promise<void> {
+  const accountId = spec.account.id;
+  const existing = new Map<string, unknown>(
+    (await trx('alert_rules').where({ account_id: accountId })).map((r) => [r.rule_id, r.definition]),
+  );
+  for (const rule of spec.alerts) {
+    const cur = existing.get(rule.id);
+    if (cur === undefined) {
+      await trx('alert_rules').insert({
+        account_id: accountId,
+        rule_id: rule.id,
+        kind: rule.kind,
+        definition: rule,
+      });
+      changes.push(`alert rule ${rule.id}: created`);
+    } else if (!same(sortKeys(cur), sortKeys(rule))) {
+      await trx('alert_rules')
+        .where({ account_id: accountId, rule_id: rule.id })
+        .update({ kind: rule.kind, definition: rule });
+      changes.push(`alert rule ${rule.id}: updated`);
+    }
+  }
+  for (const k of existing.keys()) {
+    if (!spec.alerts.some((r) => r.id === k)) {
+      await trx('alert_rules').where({ account_id: accountId, rule_id: k }).delete();
+      changes.push(`alert rule ${k}: removed`);
+    }
+  }
+}
+
+/** jsonb does not keep key order: compare rule definitions with sorted keys. */
+function sortKeys(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(sortKeys);
+  if (v && typeof v === 'object') {
+    return Object.fromEntries(
+      Object.entries(v as Record<string, unknown>)
+        .sort(([a], [b]) => a.localeCompare(b))
+        .map(([k, x]) => [k, sortKeys(x)]),
+    );
+  }
+  return v;
+}

@@ -1,0 +1,251 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { Transform, type Readable, type Writable } from 'node:stream';
+import { once } from 'node:events';
+import type { Knex } from 'knex';
+import type { PoolClient } from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
+import { validateRecord, type QuarantineReason } from '../domain/records';
+import { isoHour } from '../domain/time';
+import { readRecords, type InputFormat, type ReadRecord } from '../infra/record-readers';
+import { loadCatalog } from './catalog';
+
+/** Owner of ingest_batches, usage_facts, quarantine and tag_sets. */
+
+export interface IngestInput {
+  /** Shown in output and stored with quarantined records: the file name, or "-" for stdin. */
+  source: string;
+  stream: Readable;
+  format: InputFormat;
+  /** Idempotency key; default: the SHA-256 of the content. */
+  batchId?: string;
+  replace?: boolean;
+  asOfMs: number;
+  retentionDays: number;
+}
+
+export interface IngestResult {
+  file: string;
+  batch_id: string;
+  records_read: number;
+  accepted: number;
+  quarantined: number;
+  duplicate_batch: boolean;
+  replaced_facts: number;
+  quarantined_by_reason: Partial<Record<QuarantineReason, number>>;
+}
+
+const CHUNK = 2000;
+const QUARANTINE_FLUSH = 5000;
+
+/** COPY text format: backslash, tab, newline and carriage return are escaped. */
+const copyText = (s: string) =>
+  s.replace(/[\\\t\n\r]/g, (c) => ({ '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' })[c] as string);
+
+async function write(stream: Writable, text: string): Promise<void> {
+  if (!stream.write(text)) await once(stream, 'drain');
+}
+
+async function endCopy(stream: Writable): Promise<void> {
+  const done = once(stream, 'finish');
+  stream.end();
+  await done;
+}
+
+/**
+ * Streams one batch into usage_facts with COPY, in one transaction: validate each record, quarantine the bad ones
+ * with file, line, raw text and reason, and commit only if the batch key is new. The batch key (content hash or
+ * --batch-id) is unique in ingest_batches: a second ingest of the same batch, even a concurrent one, rolls back
+ * and changes nothing. With `replace`, earlier facts for the (org, product, hour) keys the batch carries go.
+ */
+export async function ingestBatch(db: Knex, input: IngestInput): Promise<IngestResult> {
+  const result: IngestResult = {
+    file: input.source,
+    batch_id: input.batchId ?? '',
+    records_read: 0,
+    accepted: 0,
+    quarantined: 0,
+    duplicate_batch: false,
+    replaced_facts: 0,
+    quarantined_by_reason: {},
+  };
+  if (input.batchId) {
+    const prior = await db('ingest_batches').where({ batch_key: input.batchId }).first();
+    if (prior) {
+      input.stream.resume();
+      return duplicateOf(result, prior);
+    }
+  }
+  const catalog = await loadCatalog(db);
+  const tagSets = new TagSetDictionary(db);
+  // Hash the bytes as they pass (no 'data' listener: that would start the flow before the reader is attached).
+  const hash = createHash('sha256');
+  const hashed = new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      hash.update(chunk);
+      done(null, chunk);
+    },
+  });
+  input.stream.on('error', (err) => hashed.destroy(err));
+  input.stream.pipe(hashed);
+
+  const client = (await db.client.acquireConnection()) as PoolClient;
+  let open = false;
+  try {
+    await client.query('BEGIN');
+    open = true;
+    const { rows } = await client.query<{ id: string }>(
+      `INSERT INTO ingest_batches (batch_key, source, format, replace, as_of) VALUES ($1, $2, $3, $4, $5) RETURNING id`,
+      [`pending:${randomUUID()}`, input.source, input.format, input.replace ?? false, new Date(input.asOfMs)],
+    );
+    const batchId = (rows[0] as { id: string }).id;
+    const window = { asOfMs: input.asOfMs, retentionDays: input.retentionDays };
+    let facts = client.query(
+      copyFrom('COPY usage_facts (batch_id, line, org_id, product_id, hour, tag_set_id, value) FROM STDIN'),
+    );
+    let quarantine: string[] = [];
+    const flushQuarantine = async () => {
+      if (!quarantine.length) return;
+      await endCopy(facts);
+      const q = client.query(
+        copyFrom('COPY quarantine (batch_id, file, line, reason, detail, raw) FROM STDIN'),
+      );
+      await write(q, quarantine.join(''));
+      await endCopy(q);
+      quarantine = [];
+      facts = client.query(
+        copyFrom('COPY usage_facts (batch_id, line, org_id, product_id, hour, tag_set_id, value) FROM STDIN'),
+      );
+    };
+    const file = copyText(input.source);
+    const handle = async (chunk: ReadRecord[]) => {
+      const valid = chunk.map((r) => ('record' in r ? validateRecord(r.record, catalog, window) : undefined));
+      await tagSets.resolve(valid.flatMap((v) => (v?.ok ? [v.tags] : [])));
+      let out = '';
+      chunk.forEach((r, i) => {
+        const v = valid[i];
+        result.records_read++;
+        if (v?.ok) {
+          result.accepted++;
+          out += `${batchId}\t${r.line}\t${v.orgId}\t${v.productId}\t${isoHour(v.hourMs)}\t${tagSets.id(v.tags)}\t${v.value}\n`;
+        } else {
+          const reason: QuarantineReason = v ? v.reason : 'malformed_record';
+          const detail = v ? v.detail : 'malformed' in r ? r.malformed : 'unreadable record';
+          result.quarantined++;
+          result.quarantined_by_reason[reason] = (result.quarantined_by_reason[reason] ?? 0) + 1;
+          quarantine.push(
+            `${batchId}\t${file}\t${r.line}\t${reason}\t${copyText(detail)}\t${copyText(r.raw)}\n`,
+          );
+        }
+      });
+      if (out) await write(facts, out);
+      if (quarantine.length >= QUARANTINE_FLUSH) await flushQuarantine();
+    };
+    let chunk: ReadRecord[] = [];
+    for await (const rec of readRecords(hashed, input.format)) {
+      chunk.push(rec);
+      if (chunk.length >= CHUNK) {
+        await handle(chunk);
+        chunk = [];
+      }
+    }
+    await handle(chunk);
+    await flushQuarantine();
+    await endCopy(facts);
+
+    const sha = hash.digest('hex');
+    result.batch_id = input.batchId ?? sha;
+    if (input.replace) {
+      const del = await client.query(
+        `DELETE FROM usage_facts f
+          USING (SELECT DISTINCT org_id, product_id, hour FROM usage_facts WHERE batch_id = $1) k
+          WHERE f.org_id = k.org_id AND f.product_id = k.product_id AND f.hour = k.hour AND f.batch_id <> $1`,
+        [batchId],
+      );
+      result.replaced_facts = del.rowCount ?? 0;
+    }
+    try {
+      await client.query(
+        `UPDATE ingest_batches SET batch_key = $2, content_sha256 = $3, records_read = $4, accepted = $5,
+            quarantined = $6, replaced_facts = $7 WHERE id = $1`,
+        [
+          batchId,
+          result.batch_id,
+          sha,
+          result.records_read,
+          result.accepted,
+          result.quarantined,
+          result.replaced_facts,
+        ],
+      );
+    } catch (err) {
+      // 23505: this batch key was committed first by another ingest (a re-run, or one running concurrently).
+      if ((err as { code?: string }).code !== '23505') throw err;
+      await client.query('ROLLBACK');
+      open = false;
+      const prior = await db('ingest_batches').where({ batch_key: result.batch_id }).first();
+      return duplicateOf(result, prior);
+    }
+    await client.query('COMMIT');
+    open = false;
+    return result;
+  } catch (err) {
+    if (open) await client.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  } finally {
+    await db.client.releaseConnection(client);
+  }
+}
+
+function duplicateOf(result: IngestResult, prior: Record<string, unknown>): IngestResult {
+  return {
+    ...result,
+    batch_id: String(prior.batch_key),
+    records_read: Number(prior.records_read),
+    accepted: Number(prior.accepted),
+    quarantined: Number(prior.quarantined),
+    replaced_facts: 0,
+    duplicate_batch: true,
+    quarantined_by_reason: {},
+  };
+}
+
+/**
+ * The tag-set dictionary, cached for one batch. New sets are inserted on a separate pooled connection (outside
+ * the batch's transaction): the dictionary only grows, and a set left by a rolled-back batch is harmless.
+ */
+class TagSetDictionary {
+  private readonly ids = new Map<string, number>();
+  constructor(private readonly db: Knex) {}
+
+  id(tags: string[]): number {
+    return this.ids.get(tags.join('\n')) as number;
+  }
+
+  async resolve(sets: string[][]): Promise<void> {
+    const missing = new Map<string, string[]>();
+    for (const t of sets) {
+      const k = t.join('\n');
+      if (!this.ids.has(k)) missing.set(k, t);
+    }
+    if (!missing.size) return;
+    const entries = [...missing].map(([k, tags]) => ({
+      h: createHash('sha256').update(k).digest('hex'),
+      t: tags,
+      k,
+    }));
+    await this.db.raw(
+      `INSERT INTO tag_sets (tags_hash, tags)
+       SELECT e->>'h', ARRAY(SELECT jsonb_array_elements_text(e->'t')) FROM jsonb_array_elements(?::jsonb) e
+       ON CONFLICT (tags_hash) DO NOTHING`,
+      [JSON.stringify(entries.map(({ h, t }) => ({ h, t })))],
+    );
+    const rows: { id: number; tags_hash: string }[] = await this.db('tag_sets')
+      .whereIn(
+        'tags_hash',
+        entries.map((e) => e.h),
+      )
+      .select('id', 'tags_hash');
+    const byHash = new Map(rows.map((r) => [r.tags_hash, r.id]));
+    for (const e of entries) this.ids.set(e.k, byHash.get(e.h) as number);
+  }
+}

@@ -1,0 +1,50 @@
+import knexFactory, { type Knex } from 'knex';
+import * as foundation from './migrations/20261128000000_foundation';
+
+/** Migrations listed in code: no file-system discovery, so they run the same under tsx, jest and a bundle. */
+const MIGRATIONS: Record<string, Knex.Migration> = {
+  '20261128000000_foundation': foundation,
+};
+
+const source: Knex.MigrationSource<string> = {
+  getMigrations: async () => Object.keys(MIGRATIONS).sort(),
+  getMigrationName: (name) => name,
+  getMigration: async (name) => {
+    const m = MIGRATIONS[name];
+    if (!m) throw new Error(`unknown migration ${name}`);
+    return m;
+  },
+};
+
+export async function migrateLatest(knex: Knex): Promise<string[]> {
+  const [, applied] = (await knex.migrate.latest({ migrationSource: source })) as [number, string[]];
+  return applied;
+}
+
+/** Creates the database named in the URL when it does not exist yet (a fresh server or embedded Postgres). */
+export async function ensureDatabase(url: string): Promise<boolean> {
+  const u = new URL(url);
+  const name = decodeURIComponent(u.pathname.replace(/^\//, ''));
+  if (!name) throw new Error(`DATABASE_URL names no database: ${u.host}`);
+  u.pathname = '/postgres';
+  const admin = knexFactory({ client: 'pg', connection: u.toString(), pool: { min: 0, max: 1 } });
+  try {
+    const { rows } = await admin.raw('SELECT 1 FROM pg_database WHERE datname = ?', [name]);
+    if (rows.length > 0) return false;
+    try {
+      await admin.raw('CREATE DATABASE ??', [name]);
+    } catch (err) {
+      // 42P04: created meanwhile by a concurrent command.
+      if ((err as { code?: string }).code !== '42P04') throw err;
+    }
+    return true;
+  } finally {
+    await admin.destroy();
+  }
+}
+
+/** Names of migrations not applied yet. */
+export async function pendingMigrations(knex: Knex): Promise<string[]> {
+  const [, pending] = (await knex.migrate.list({ migrationSource: source })) as [unknown[], string[]];
+  return pending.map((p) => (typeof p === 'string' ? p : String((p as { file?: string }).file ?? p)));
+}

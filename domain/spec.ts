@@ -1,0 +1,236 @@
+import { z } from 'zod';
+import { normalizeTag } from './tags';
+import { parseDurationHours } from './time';
+
+/** The declarative account spec (`orgtally account apply`). Unknown fields are errors, never ignored. */
+
+const decimal = z
+  .union([z.string(), z.number()])
+  .transform((v) => String(v).trim())
+  .refine((v) => /^(\d+(\.\d+)?|\.\d+)$/.test(v), 'must be a non-negative decimal, e.g. "31.00"');
+
+const id = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9_.-]{0,62}$/, 'must be lower-case letters, digits, _ . - (max 63)');
+const email = z.string().regex(/^[^\s@<>]+@[^\s@<>]+$/, 'must be an e-mail address');
+const duration = z
+  .string()
+  .refine((v) => parseDurationHours(v) !== undefined, 'must be a duration like "72h" or "3d"');
+const timezone = z.string().refine((tz) => {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}, 'must be an IANA time zone, e.g. "UTC" or "Europe/Paris"');
+
+const scope = z.strictObject({
+  org: z.string().optional(),
+  product: z.string().optional(),
+  tags: z.array(z.string()).optional(),
+});
+const alertBase = {
+  id,
+  scope: scope.default({}),
+  recipients: z.array(email).min(1),
+  renotify: duration.optional(),
+};
+const AlertRule = z.discriminatedUnion('kind', [
+  z.strictObject({
+    ...alertBase,
+    kind: z.literal('threshold'),
+    measure: z.enum(['mtd', 'projected']).default('mtd'),
+    above: decimal.optional(),
+    percent_of_included: z.number().positive().optional(),
+  }),
+  z.strictObject({
+    ...alertBase,
+    kind: z.literal('spike'),
+    change_percent: z.number().positive(),
+    min_units: decimal,
+  }),
+  z.strictObject({
+    ...alertBase,
+    kind: z.literal('drop'),
+    change_percent: z.number().positive(),
+    min_units: decimal,
+  }),
+  z.strictObject({ ...alertBase, kind: z.literal('stall') }),
+]);
+
+export const AccountSpecSchema = z.strictObject({
+  account: z.strictObject({
+    id,
+    name: z.string().min(1),
+    timezone: timezone.default('UTC'),
+    lateness: duration.default('72h'),
+  }),
+  orgs: z
+    .array(
+      z.strictObject({
+        id,
+        name: z.string().min(1),
+        parent: id.optional(),
+        billable: z.boolean().default(true),
+      }),
+    )
+    .min(1),
+  products: z.array(
+    z.strictObject({
+      code: z.string().regex(/^[a-z][a-z0-9_]{0,62}$/, 'must be snake_case, e.g. "infra_hosts"'),
+      unit: z.string().min(1),
+      aggregation: z.enum(['sum', 'avg', 'max', 'p99', 'last']),
+      allotment: z.strictObject({ per: z.string(), quantity: decimal }).optional(),
+    }),
+  ),
+  commitments: z
+    .array(
+      z.strictObject({
+        product: z.string(),
+        quantity: decimal,
+        committed_price: decimal,
+        on_demand_price: decimal,
+      }),
+    )
+    .default([]),
+  attribution: z
+    .strictObject({
+      tag_keys: z.array(z.string()).max(10, 'at most 10 tag keys'),
+      effective_from: z.iso.date().optional(),
+    })
+    .default({ tag_keys: [] }),
+  finance: z.strictObject({ recipients: z.array(email) }).default({ recipients: [] }),
+  alerts: z.array(AlertRule).default([]),
+});
+
+export type AccountSpec = z.infer<typeof AccountSpecSchema>;
+export type AlertRuleSpec = z.infer<typeof AlertRule>;
+
+export interface SpecIssue {
+  path: string;
+  message: string;
+}
+
+function jsonPath(path: readonly PropertyKey[]): string {
+  return '$' + path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('');
+}
+
+/** Validates shape and cross-references; returns every problem at once, each with its JSON path. */
+export function validateSpec(
+  input: unknown,
+): { ok: true; spec: AccountSpec } | { ok: false; issues: SpecIssue[] } {
+  const parsed = AccountSpecSchema.safeParse(input);
+  const issues: SpecIssue[] = parsed.success
+    ? []
+    : parsed.error.issues.map((i) => ({ path: jsonPath(i.path), message: i.message }));
+  // Cross-references are checked even when the shape is wrong, so that every problem is reported at once.
+  crossCheck(parsed.success ? parsed.data : looseView(input), issues);
+  return parsed.success && issues.length === 0 ? { ok: true, spec: parsed.data } : { ok: false, issues };
+}
+
+/** The parts of an invalid spec that cross-checks can still read; what is unreadable is reported by the schema. */
+function looseView(input: unknown): AccountSpec {
+  const obj = (v: unknown) => (v && typeof v === 'object' ? (v as Record<string, unknown>) : {});
+  const arr = <T>(v: unknown): T[] =>
+    Array.isArray(v) ? (v.filter((x) => x && typeof x === 'object') as T[]) : [];
+  const o = obj(input);
+  const keys = obj(o.attribution).tag_keys;
+  return {
+    account: { id: String(obj(o.account).id ?? ''), name: '', timezone: 'UTC', lateness: '72h' },
+    orgs: arr(o.orgs),
+    products: arr(o.products),
+    commitments: arr(o.commitments),
+    attribution: {
+      tag_keys: Array.isArray(keys) ? keys.filter((k): k is string => typeof k === 'string') : [],
+    },
+    finance: { recipients: [] },
+    alerts: arr<AlertRuleSpec>(o.alerts).map((a) => ({ ...a, scope: obj(a.scope) })),
+  } as AccountSpec;
+}
+
+function crossCheck(spec: AccountSpec, issues: SpecIssue[]): void {
+  const add = (path: string, message: string) => issues.push({ path, message });
+
+  const orgIds = new Map<string, number>();
+  spec.orgs.forEach((o, i) => {
+    if (orgIds.has(o.id)) add(`$.orgs[${i}].id`, `duplicate org id "${o.id}"`);
+    orgIds.set(o.id, i);
+  });
+  spec.orgs.forEach((o, i) => {
+    if (o.id === spec.account.id) {
+      if (o.parent !== undefined)
+        add(`$.orgs[${i}].parent`, 'the parent org (id = account id) has no parent');
+    } else if (o.parent === undefined) {
+      add(
+        `$.orgs[${i}].parent`,
+        `org "${o.id}" needs a parent (the account's own org is "${spec.account.id}")`,
+      );
+    } else if (!orgIds.has(o.parent)) {
+      add(`$.orgs[${i}].parent`, `unknown parent org "${o.parent}"`);
+    }
+  });
+  if (!orgIds.has(spec.account.id))
+    add('$.orgs', `the parent org "${spec.account.id}" (id = account id) is missing`);
+  // Every chain of parents must reach the root: no cycles.
+  const byId = new Map(spec.orgs.map((o) => [o.id, o]));
+  spec.orgs.forEach((o, i) => {
+    const seen = new Set<string>();
+    let cur: string | undefined = o.id;
+    while (cur !== undefined && byId.has(cur)) {
+      if (seen.has(cur)) {
+        add(`$.orgs[${i}].parent`, `org "${o.id}" is in a parent cycle`);
+        break;
+      }
+      seen.add(cur);
+      cur = byId.get(cur)?.parent;
+    }
+  });
+
+  const codes = new Set<string>();
+  spec.products.forEach((p, i) => {
+    if (codes.has(p.code)) add(`$.products[${i}].code`, `duplicate product "${p.code}"`);
+    codes.add(p.code);
+  });
+  spec.products.forEach((p, i) => {
+    if (p.allotment && !codes.has(p.allotment.per))
+      add(`$.products[${i}].allotment.per`, `unknown product "${p.allotment.per}"`);
+    if (p.allotment?.per === p.code)
+      add(`$.products[${i}].allotment.per`, 'a product cannot grant its own allotment');
+  });
+  const committed = new Set<string>();
+  spec.commitments.forEach((c, i) => {
+    if (!codes.has(c.product)) add(`$.commitments[${i}].product`, `unknown product "${c.product}"`);
+    if (committed.has(c.product))
+      add(`$.commitments[${i}].product`, `duplicate commitment for "${c.product}"`);
+    committed.add(c.product);
+  });
+
+  const keys = new Set<string>();
+  spec.attribution.tag_keys.forEach((k, i) => {
+    const n = normalizeTag(k);
+    const key = n.ok ? n.tag.slice(0, -1) : undefined;
+    if (!n.ok || key !== k || k.includes(':')) {
+      add(
+        `$.attribution.tag_keys[${i}]`,
+        `"${k}" is not a normalized tag key (lower-case, starts with a letter, no ":")`,
+      );
+    }
+    if (keys.has(k)) add(`$.attribution.tag_keys[${i}]`, `duplicate tag key "${k}"`);
+    keys.add(k);
+  });
+
+  const ruleIds = new Set<string>();
+  spec.alerts.forEach((a, i) => {
+    if (ruleIds.has(a.id)) add(`$.alerts[${i}].id`, `duplicate alert rule id "${a.id}"`);
+    ruleIds.add(a.id);
+    if (a.scope.org !== undefined && !orgIds.has(a.scope.org))
+      add(`$.alerts[${i}].scope.org`, `unknown org "${a.scope.org}"`);
+    if (a.scope.product !== undefined && !codes.has(a.scope.product)) {
+      add(`$.alerts[${i}].scope.product`, `unknown product "${a.scope.product}"`);
+    }
+    if (a.kind === 'threshold' && (a.above === undefined) === (a.percent_of_included === undefined)) {
+      add(`$.alerts[${i}]`, 'a threshold rule needs exactly one of "above" or "percent_of_included"');
+    }
+  });
+}

@@ -1,0 +1,110 @@
+import path from 'node:path';
+import { z } from 'zod';
+
+/** The project root: infra/ sits one level below it, in source and under tsx alike. */
+export const PROJECT_ROOT = path.resolve(__dirname, '..');
+
+const optionalString = z
+  .string()
+  .optional()
+  .transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim()));
+
+const positiveInt = (fallback: number) =>
+  optionalString.transform((v, ctx) => {
+    if (v === undefined) return fallback;
+    if (!/^\d+$/.test(v) || Number(v) <= 0) {
+      ctx.addIssue({ code: 'custom', message: `must be a positive whole number, got "${v}"` });
+      return z.NEVER;
+    }
+    return Number(v);
+  });
+
+const urlOf = (protocols: string[]) =>
+  optionalString.refine(
+    (v) => v === undefined || protocols.some((p) => v.startsWith(`${p}://`)),
+    `must be a URL starting with ${protocols.map((p) => `${p}://`).join(' or ')}`,
+  );
+
+const EnvSchema = z.object({
+  DATABASE_URL: urlOf(['postgres', 'postgresql']),
+  TEMPORAL_ADDRESS: optionalString.refine(
+    (v) => v === undefined || /^[^\s:/]+:\d+$/.test(v),
+    'must be host:port, e.g. 127.0.0.1:7233',
+  ),
+  TEMPORAL_NAMESPACE: optionalString.transform((v) => v ?? 'default'),
+  TEMPORAL_TASK_QUEUE: optionalString.transform((v) => v ?? 'orgtally'),
+  TEMPORAL_CLI: optionalString,
+  SMTP_URL: urlOf(['smtp', 'smtps']),
+  MAIL_FROM: optionalString.transform((v) => v ?? 'orgtally <orgtally@localhost>'),
+  OUTPUT_DIR: optionalString,
+  DROP_DIR: optionalString,
+  ORGTALLY_HOME: optionalString,
+  INGEST_RETENTION_DAYS: positiveInt(400),
+});
+
+export interface Config {
+  /** Unset: use the local stack started by `orgtally dev up` (or the demo's own). */
+  readonly databaseUrl: string | undefined;
+  readonly temporalAddress: string | undefined;
+  readonly temporalNamespace: string;
+  readonly taskQueue: string;
+  readonly temporalCli: string | undefined;
+  readonly smtpUrl: string | undefined;
+  readonly mailFrom: string;
+  readonly outputDir: string;
+  readonly dropDir: string;
+  /** Where the local stack keeps its data, logs and state file (git-ignored). */
+  readonly homeDir: string;
+  /** Where the project installs tools it fetches itself (the Temporal CLI). */
+  readonly toolsDir: string;
+  /** Facts older than this many days before "as of" are quarantined as outside retention. */
+  readonly retentionDays: number;
+}
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+/** Parses the environment once; every problem is reported at once, each naming its variable. */
+export function parseConfig(env: NodeJS.ProcessEnv): Config {
+  const parsed = EnvSchema.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
+    throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
+  }
+  const e = parsed.data;
+  const outputDir = path.resolve(PROJECT_ROOT, e.OUTPUT_DIR ?? 'out');
+  return Object.freeze({
+    databaseUrl: e.DATABASE_URL,
+    temporalAddress: e.TEMPORAL_ADDRESS,
+    temporalNamespace: e.TEMPORAL_NAMESPACE,
+    taskQueue: e.TEMPORAL_TASK_QUEUE,
+    temporalCli: e.TEMPORAL_CLI,
+    smtpUrl: e.SMTP_URL,
+    mailFrom: e.MAIL_FROM,
+    outputDir,
+    dropDir: path.resolve(PROJECT_ROOT, e.DROP_DIR ?? path.join(outputDir, 'drop')),
+    homeDir: path.resolve(PROJECT_ROOT, e.ORGTALLY_HOME ?? '.orgtally'),
+    toolsDir: path.resolve(PROJECT_ROOT, '.tools'),
+    retentionDays: e.INGEST_RETENTION_DAYS,
+  });
+}
+
+let cached: Config | undefined;
+/** The process's configuration, parsed on first use. Only the edges (CLI, worker, tests) call this. */
+export function loadConfig(): Config {
+  cached ??= parseConfig(process.env);
+  return cached;
+}
+
+/** Hides the password of a URL so config can be printed. */
+export function redactUrl(url: string | undefined): string | undefined {
+  if (url === undefined) return undefined;
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '****';
+    return u.toString();
+  } catch {
+    return '<unparseable URL>';
+  }
+}

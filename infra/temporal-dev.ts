@@ -1,0 +1,62 @@
+import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import { freePort, isAlive, sleep, terminate } from './process';
+import type { Log } from './tools';
+
+export interface DevServer {
+  address: string;
+  uiUrl: string | undefined;
+  pid: number;
+}
+
+/**
+ * Starts `temporal server start-dev` on free ports and waits until `operator cluster health` says SERVING.
+ * `detached` lets it outlive this process (dev up); otherwise it shares our process group and dies with Ctrl-C.
+ */
+export async function startTemporalDevServer(opts: {
+  cli: string;
+  dbFile?: string;
+  ui: boolean;
+  logFile: string;
+  detached: boolean;
+  log: Log;
+  timeoutMs?: number;
+}): Promise<DevServer> {
+  const port = await freePort();
+  const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(port), '--log-level', 'warn'];
+  args.push('--http-port', String(await freePort()), '--metrics-port', String(await freePort()));
+  let uiUrl: string | undefined;
+  if (opts.ui) {
+    const uiPort = await freePort();
+    args.push('--ui-port', String(uiPort));
+    uiUrl = `http://127.0.0.1:${uiPort}`;
+  } else {
+    args.push('--headless');
+  }
+  if (opts.dbFile) args.push('--db-filename', opts.dbFile);
+  const out = fs.openSync(opts.logFile, 'a');
+  const child = spawn(opts.cli, args, { detached: opts.detached, stdio: ['ignore', out, out] });
+  fs.closeSync(out);
+  if (opts.detached) child.unref();
+  const pid = child.pid;
+  if (!pid) throw new Error(`Could not start ${opts.cli}`);
+  const address = `127.0.0.1:${port}`;
+  const deadline = Date.now() + (opts.timeoutMs ?? 30_000);
+  while (Date.now() < deadline) {
+    if (!isAlive(pid) || child.exitCode !== null) {
+      throw new Error(`The Temporal dev server exited during start-up; see ${opts.logFile}`);
+    }
+    const h = spawnSync(opts.cli, ['operator', 'cluster', 'health', '--address', address], {
+      encoding: 'utf8',
+    });
+    if (h.status === 0 && /SERVING/.test(h.stdout)) {
+      opts.log(`Temporal dev server ready at ${address}${uiUrl ? ` (Web UI ${uiUrl})` : ''}`);
+      return { address, uiUrl, pid };
+    }
+    await sleep(200);
+  }
+  await terminate(pid);
+  throw new Error(
+    `The Temporal dev server did not become healthy within ${opts.timeoutMs ?? 30_000} ms; see ${opts.logFile}`,
+  );
+}

@@ -1,0 +1,11 @@
+import { Client, Connection } from '@temporalio/client';
+
+export async function connectClient(address: string, namespace: string): Promise<Client> {
+  const connection = await Connection.connect({ address });
+  return new Client({ connection, namespace });
+}
+
+/** Workflow ids are idempotency keys: one place builds them. */
+export const workflowIds = {
+  ingestDropFolder: (asOfIso: string) => `ingest-drop/${asOfIso}`,
+};

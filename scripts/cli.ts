@@ -1,0 +1,32 @@
+import { Command } from 'commander';
+import { registerAccount } from './commands/account';
+import { registerConfig } from './commands/config';
+import { registerDev } from './commands/dev';
+import { registerIngest } from './commands/ingest';
+import { registerMigrate } from './commands/migrate';
+import { registerQuarantine } from './commands/quarantine';
+import { registerRun } from './commands/run';
+import { registerWorker } from './commands/worker';
+
+const program = new Command('orgtally').description(
+  'billing and usage reporting for multi-organization accounts',
+);
+for (const register of [
+  registerDev,
+  registerConfig,
+  registerMigrate,
+  registerAccount,
+  registerIngest,
+  registerQuarantine,
+  registerWorker,
+  registerRun,
+]) {
+  register(program);
+}
+
+program.parseAsync(process.argv).catch((err: unknown) => {
+  const e = err as Error;
+  console.error(`orgtally: ${e.message}`);
+  if (process.env.ORGTALLY_DEBUG) console.error(e);
+  process.exit(1);
+});

@@ -1,0 +1,181 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { once } from 'node:events';
+import { HOUR_MS } from '../../domain/time';
+
+/** A deterministic PRNG (mulberry32): the same seed gives the same data on every machine. */
+export function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export interface SampleRecord {
+  timestamp: string;
+  org: string;
+  product: string;
+  value: string;
+  tags: string[];
+}
+
+interface ProductModel {
+  code: string;
+  /** typical hourly value for an org of size 1 */
+  base: number;
+  /** host-like gauges are whole numbers */
+  integer: boolean;
+  decimals: number;
+}
+
+/** Realistic hourly behaviour of the example spec's products (examples/acme.json). */
+export const SAMPLE_PRODUCTS: ProductModel[] = [
+  { code: 'infra_hosts', base: 12, integer: true, decimals: 0 },
+  { code: 'containers', base: 40, integer: true, decimals: 0 },
+  { code: 'apm_hosts', base: 3, integer: true, decimals: 0 },
+  { code: 'apm_ingested_bytes', base: 0.9, integer: false, decimals: 3 },
+  { code: 'custom_metrics', base: 220, integer: true, decimals: 0 },
+  { code: 'logs_ingested_bytes', base: 1.6, integer: false, decimals: 3 },
+  { code: 'logs_indexed_events', base: 0.12, integer: false, decimals: 4 },
+  { code: 'synthetics_api_runs', base: 0.05, integer: false, decimals: 4 },
+  { code: 'ci_committers', base: 6, integer: true, decimals: 0 },
+  { code: 'dbm_hosts', base: 1, integer: true, decimals: 0 },
+];
+
+/** The client orgs' sizes and tag sets: nested org, trial org, untagged, `<empty>` and multi-value tags. */
+export const SAMPLE_ORGS: { id: string; size: number; tagSets: string[][] }[] = [
+  { id: 'acme', size: 0.3, tagSets: [['team:platform', 'env:prod'], []] },
+  {
+    id: 'client-a',
+    size: 3,
+    tagSets: [
+      ['team:web', 'env:prod', 'service:checkout'],
+      ['team:web', 'env:staging', 'service:checkout'],
+      ['team:data', 'env:prod', 'service:etl'],
+      ['team:web', 'team:mobile', 'env:prod'],
+      [],
+    ],
+  },
+  {
+    id: 'client-a-eu',
+    size: 1.2,
+    tagSets: [
+      ['team:web', 'env:prod', 'service:checkout'],
+      ['team:', 'env:prod'],
+    ],
+  },
+  {
+    id: 'client-b',
+    size: 2,
+    tagSets: [['team:core', 'env:prod', 'service:api'], ['team:core', 'env:dev'], ['env:prod']],
+  },
+  { id: 'client-c', size: 0.8, tagSets: [['team:ops', 'env:prod', 'service:billing'], []] },
+  { id: 'trial-x', size: 0.2, tagSets: [['env:trial']] },
+];
+
+/**
+ * Hourly usage of every sample org × product × tag set over [fromMs, toMs): diurnal and weekly cycles, growth
+ * over the months, noise. Yields one record at a time.
+ */
+export function* sampleUsage(opts: { fromMs: number; toMs: number; seed?: number }): Generator<SampleRecord> {
+  const rand = prng(opts.seed ?? 42);
+  for (let h = opts.fromMs; h < opts.toMs; h += HOUR_MS) {
+    const d = new Date(h);
+    const diurnal = 1 + 0.35 * Math.sin(((d.getUTCHours() - 8) / 24) * 2 * Math.PI);
+    const weekly = d.getUTCDay() === 0 || d.getUTCDay() === 6 ? 0.75 : 1;
+    const growth = 1 + ((h - opts.fromMs) / (opts.toMs - opts.fromMs || 1)) * 0.4;
+    const timestamp = d.toISOString().replace('.000Z', 'Z');
+    for (const org of SAMPLE_ORGS) {
+      for (const p of SAMPLE_PRODUCTS) {
+        const gauge = p.integer && p.code !== 'custom_metrics';
+        for (let i = 0; i < org.tagSets.length; i++) {
+          const tags = org.tagSets[i] as string[];
+          const share = 1 / (i + 1.5);
+          const cycle = gauge ? 1 + (diurnal - 1) * 0.3 : diurnal * weekly;
+          const v = p.base * org.size * share * cycle * growth * (0.85 + rand() * 0.3);
+          const value = p.integer ? String(Math.max(0, Math.round(v))) : v.toFixed(p.decimals);
+          yield { timestamp, org: org.id, product: p.code, value, tags };
+        }
+      }
+    }
+  }
+}
+
+/** Writes records as NDJSON, CSV or TSV, streaming (with backpressure), and returns how many were written. */
+export async function writeRecords(
+  file: string,
+  records: Iterable<SampleRecord>,
+  format: 'ndjson' | 'csv' | 'tsv',
+): Promise<number> {
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  const tmp = `${file}.partial`;
+  const out = fs.createWriteStream(tmp);
+  if (format !== 'ndjson')
+    out.write(
+      format === 'csv' ? 'timestamp,org,product,value,tags\n' : 'timestamp\torg\tproduct\tvalue\ttags\n',
+    );
+  let n = 0;
+  let buf = '';
+  for (const r of records) {
+    buf +=
+      format === 'ndjson'
+        ? `${JSON.stringify(r)}\n`
+        : format === 'csv'
+          ? `${r.timestamp},${r.org},${r.product},${r.value},"${r.tags.join(',')}"\n`
+          : `${r.timestamp}\t${r.org}\t${r.product}\t${r.value}\t${r.tags.join(',')}\n`;
+    n++;
+    if (buf.length > 1 << 16) {
+      if (!out.write(buf)) await once(out, 'drain');
+      buf = '';
+    }
+  }
+  out.end(buf);
+  await once(out, 'finish');
+  // Renamed when complete, so a drop-folder reader never sees half a file.
+  fs.renameSync(tmp, file);
+  return n;
+}
+
+/** One record for every quarantine reason, and a few good ones, as NDJSON lines (the demo's "bad feed"). */
+export function badFeedLines(hourIso: string): string[] {
+  return [
+    JSON.stringify({
+      timestamp: hourIso,
+      org: 'client-b',
+      product: 'infra_hosts',
+      value: 3,
+      tags: ['env:prod'],
+    }),
+    '{"timestamp": "2026-01-01T00:00:00Z", "org": "client-b", ',
+    JSON.stringify({ timestamp: 'yesterday', org: 'client-b', product: 'infra_hosts', value: 1, tags: [] }),
+    JSON.stringify({ timestamp: hourIso, org: 'no-such-org', product: 'infra_hosts', value: 1, tags: [] }),
+    JSON.stringify({ timestamp: hourIso, org: 'client-b', product: 'quantum_hosts', value: 1, tags: [] }),
+    JSON.stringify({ timestamp: hourIso, org: 'client-b', product: 'infra_hosts', value: -4, tags: [] }),
+    JSON.stringify({ timestamp: hourIso, org: 'client-b', product: 'infra_hosts', value: 'NaN', tags: [] }),
+    JSON.stringify({
+      timestamp: hourIso,
+      org: 'client-b',
+      product: 'infra_hosts',
+      value: 2,
+      tags: [':orphan'],
+    }),
+    JSON.stringify({
+      timestamp: '2019-06-01T10:00:00Z',
+      org: 'client-b',
+      product: 'infra_hosts',
+      value: 2,
+      tags: [],
+    }),
+    JSON.stringify({
+      timestamp: hourIso,
+      org: 'client-c',
+      product: 'containers',
+      value: '12.5',
+      tags: ['Team:Ops', 'ENV:Prod'],
+    }),
+  ];
+}

@@ -1,0 +1,32 @@
+import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import path from 'node:path';
+import type { Knex } from 'knex';
+import { createActivities } from '../activities';
+import type { Config } from '../infra/config';
+
+/**
+ * The composition root: the only place where config, connections, activities and workflows meet.
+ * `workflowBundle` (pre-built code) skips bundling at start-up; tests build it once per run.
+ */
+export async function createWorker(opts: {
+  config: Config;
+  temporalAddress: string;
+  db: Knex;
+  workflowBundle?: { code: string };
+  taskQueue?: string;
+  overrides?: Partial<WorkerOptions>;
+}): Promise<{ worker: Worker; connection: NativeConnection }> {
+  const { config, db } = opts;
+  const connection = await NativeConnection.connect({ address: opts.temporalAddress });
+  const worker = await Worker.create({
+    connection,
+    namespace: config.temporalNamespace,
+    taskQueue: opts.taskQueue ?? config.taskQueue,
+    activities: createActivities({ db, dropDir: config.dropDir, retentionDays: config.retentionDays }),
+    ...(opts.workflowBundle
+      ? { workflowBundle: opts.workflowBundle }
+      : { workflowsPath: require.resolve(path.join(__dirname, '..', 'workflows')) }),
+    ...opts.overrides,
+  });
+  return { worker, connection };
+}

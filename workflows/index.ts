@@ -1,0 +1,1 @@
+export { ingestDropFolder } from './ingest-drop-folder';
