@@ -90,6 +90,13 @@ export async function ingestBatch(db: Knex, input: IngestInput): Promise<IngestR
 
   const client = (await db.client.acquireConnection()) as PoolClient;
   let open = false;
+  // The COPY in progress, if any: on error it must be aborted (CopyFail) before the connection can roll back.
+  let active: Writable | undefined;
+  const startCopy = (sql: string) => (active = client.query(copyFrom(sql)));
+  const finishCopy = async (stream: Writable) => {
+    await endCopy(stream);
+    active = undefined;
+  };
   try {
     await client.query('BEGIN');
     open = true;
@@ -99,9 +106,8 @@ export async function ingestBatch(db: Knex, input: IngestInput): Promise<IngestR
     );
     const batchId = (rows[0] as { id: string }).id;
     const window = { asOfMs: input.asOfMs, retentionDays: input.retentionDays };
-    let facts = client.query(
-      copyFrom('COPY usage_facts (batch_id, line, org_id, product_id, hour, tag_set_id, value) FROM STDIN'),
-    );
+    const FACTS_COPY = 'COPY usage_facts (batch_id, line, org_id, product_id, hour, tag_set_id, value) FROM STDIN';
+    let facts = startCopy(FACTS_COPY);
     let quarantine: string[] = [];
     const flushQuarantine = async () => {
       if (!quarantine.length) return;
@@ -112,9 +118,7 @@ export async function ingestBatch(db: Knex, input: IngestInput): Promise<IngestR
       await write(q, quarantine.join(''));
       await endCopy(q);
       quarantine = [];
-      facts = client.query(
-        copyFrom('COPY usage_facts (batch_id, line, org_id, product_id, hour, tag_set_id, value) FROM STDIN'),
-      );
+      facts = startCopy(FACTS_COPY);
     };
     const file = copyText(input.source);
     const handle = async (chunk: ReadRecord[]) => {
@@ -150,7 +154,7 @@ export async function ingestBatch(db: Knex, input: IngestInput): Promise<IngestR
     }
     await handle(chunk);
     await flushQuarantine();
-    await endCopy(facts);
+    await finishCopy(facts);
 
     const sha = hash.digest('hex');
     result.batch_id = input.batchId ?? sha;
@@ -189,6 +193,12 @@ export async function ingestBatch(db: Knex, input: IngestInput): Promise<IngestR
     open = false;
     return result;
   } catch (err) {
+    if (active) {
+      const aborted = once(active, 'close').catch(() => undefined);
+      active.destroy(err as Error);
+      await aborted;
+    }
+    input.stream.destroy();
     if (open) await client.query('ROLLBACK').catch(() => undefined);
     throw err;
   } finally {
