@@ -106,7 +106,8 @@ export async function ingestBatch(db: Knex, input: IngestInput): Promise<IngestR
     );
     const batchId = (rows[0] as { id: string }).id;
     const window = { asOfMs: input.asOfMs, retentionDays: input.retentionDays };
-    const FACTS_COPY = 'COPY usage_facts (batch_id, line, org_id, product_id, hour, tag_set_id, value) FROM STDIN';
+    const FACTS_COPY =
+      'COPY usage_facts (batch_id, line, org_id, product_id, hour, tag_set_id, value) FROM STDIN';
     let facts = startCopy(FACTS_COPY);
     let quarantine: string[] = [];
     const flushQuarantine = async () => {

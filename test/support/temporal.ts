@@ -1,0 +1,46 @@
+import { Client } from '@temporalio/client';
+import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
+import fs from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import type { Knex } from 'knex';
+import { parseConfig, type Config } from '../../infra/config';
+import { createWorker } from '../../worker/worker';
+
+// Workers log state changes at INFO; tests only want warnings. Installed once per jest worker process.
+try {
+  Runtime.install({ logger: new DefaultLogger('WARN') });
+} catch {
+  // already installed by another test file in this process
+}
+
+/** The run's Temporal dev server (started by globalSetup) and its pre-built workflow bundle. */
+export function testTemporal(): { address: string; bundle: { code: string } } {
+  const address = process.env.ORGTALLY_TEST_TEMPORAL_ADDRESS;
+  const bundlePath = process.env.ORGTALLY_TEST_BUNDLE;
+  if (!address || !bundlePath)
+    throw new Error('run workflow tests through jest (globalSetup starts Temporal)');
+  return { address, bundle: { code: fs.readFileSync(bundlePath, 'utf8') } };
+}
+
+export async function testClient(): Promise<{ client: Client; close: () => Promise<void> }> {
+  const connection = await NativeConnection.connect({ address: testTemporal().address });
+  const client = new Client({ connection });
+  return { client, close: () => connection.close() };
+}
+
+/** A worker on its own task queue (so test files never steal each other's tasks) over the test's database. */
+export async function testWorker(
+  db: Knex,
+  env: Record<string, string> = {},
+): Promise<{ worker: Worker; config: Config; taskQueue: string; close: () => Promise<void> }> {
+  const { address, bundle } = testTemporal();
+  const taskQueue = `test-${randomBytes(4).toString('hex')}`;
+  const config = parseConfig({ ...env, TEMPORAL_TASK_QUEUE: taskQueue });
+  const { worker, connection } = await createWorker({
+    config,
+    temporalAddress: address,
+    db,
+    workflowBundle: bundle,
+  });
+  return { worker, config, taskQueue, close: () => connection.close() };
+}
