@@ -47,8 +47,13 @@ export const SAMPLE_PRODUCTS: ProductModel[] = [
 ];
 
 /** The client orgs' sizes and tag sets: nested org, trial org, untagged, `<empty>` and multi-value tags. */
-export const SAMPLE_ORGS: { id: string; size: number; tagSets: string[][] }[] = [
-  { id: 'acme', size: 0.3, tagSets: [['team:platform', 'env:prod'], []] },
+export const SAMPLE_ORGS: { id: string; size: number; tagSets: string[][]; products?: string[] }[] = [
+  {
+    id: 'acme',
+    size: 0.3,
+    tagSets: [['team:platform', 'env:prod'], []],
+    products: ['infra_hosts', 'containers', 'logs_ingested_bytes', 'logs_indexed_events'],
+  },
   {
     id: 'client-a',
     size: 3,
@@ -74,23 +79,32 @@ export const SAMPLE_ORGS: { id: string; size: number; tagSets: string[][] }[] = 
     tagSets: [['team:core', 'env:prod', 'service:api'], ['team:core', 'env:dev'], ['env:prod']],
   },
   { id: 'client-c', size: 0.8, tagSets: [['team:ops', 'env:prod', 'service:billing'], []] },
-  { id: 'trial-x', size: 0.2, tagSets: [['env:trial']] },
+  {
+    id: 'trial-x',
+    size: 0.2,
+    tagSets: [['env:trial']],
+    products: ['infra_hosts', 'logs_ingested_bytes', 'apm_hosts'],
+  },
 ];
+
+const GROWTH_EPOCH = Date.UTC(2026, 0, 1);
+const YEAR_MS = 365 * 24 * HOUR_MS;
 
 /**
  * Hourly usage of every sample org × product × tag set over [fromMs, toMs): diurnal and weekly cycles, growth
- * over the months, noise. Yields one record at a time.
+ * over the year, noise. Yields one record at a time. The same range and seed always give the same records.
  */
 export function* sampleUsage(opts: { fromMs: number; toMs: number; seed?: number }): Generator<SampleRecord> {
-  const rand = prng(opts.seed ?? 42);
+  const rand = prng(opts.seed ?? opts.fromMs / HOUR_MS);
   for (let h = opts.fromMs; h < opts.toMs; h += HOUR_MS) {
     const d = new Date(h);
     const diurnal = 1 + 0.35 * Math.sin(((d.getUTCHours() - 8) / 24) * 2 * Math.PI);
     const weekly = d.getUTCDay() === 0 || d.getUTCDay() === 6 ? 0.75 : 1;
-    const growth = 1 + ((h - opts.fromMs) / (opts.toMs - opts.fromMs || 1)) * 0.4;
+    const growth = 1 + ((h - GROWTH_EPOCH) / YEAR_MS) * 0.5;
     const timestamp = d.toISOString().replace('.000Z', 'Z');
     for (const org of SAMPLE_ORGS) {
       for (const p of SAMPLE_PRODUCTS) {
+        if (org.products && !org.products.includes(p.code)) continue;
         const gauge = p.integer && p.code !== 'custom_metrics';
         for (let i = 0; i < org.tagSets.length; i++) {
           const tags = org.tagSets[i] as string[];

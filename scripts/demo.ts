@@ -1,0 +1,175 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { applyAccountSpec } from '../db/accounts';
+import { ensureDatabase, migrateLatest } from '../db/migrate';
+import { validateSpec } from '../domain/spec';
+import { DAY_MS } from '../domain/time';
+import { loadConfig, PROJECT_ROOT } from '../infra/config';
+import { createDb } from '../infra/db';
+import { resolveEndpoints, stackDown, stackStatus, stackUp } from '../infra/stack';
+import { connectClient, workflowIds } from '../infra/temporal';
+import { createWorker } from '../worker/worker';
+import type { IngestDropFolderResult } from '../workflows/ingest-drop-folder';
+import { table } from './context';
+import { badFeedLines, sampleUsage, writeRecords } from './lib/sample-data';
+
+/**
+ * The main job on embedded defaults: local stack, example account, ~7 months of hourly sample usage dropped into
+ * the drop folder, ingested by the ingestDropFolder workflow through a real worker. `--keep` leaves the stack
+ * running (with its Web UI); otherwise what the demo started is stopped at the end.
+ */
+const log = (line: string) => process.stdout.write(`${line}\n`);
+const step = (title: string) => log(`\n== ${title}`);
+
+async function main(): Promise<void> {
+  const keep = process.argv.includes('--keep');
+  const config = loadConfig();
+  const before = stackStatus(config);
+  const alreadyUp = (config.databaseUrl || before.postgres) && (config.temporalAddress || before.temporal);
+  step('Local stack');
+  const state = await stackUp(config, log, { detached: keep || Boolean(alreadyUp) });
+  const ours = !alreadyUp && !keep;
+  const ep = resolveEndpoints(config);
+  const db = createDb(ep.databaseUrl);
+  try {
+    await ensureDatabase(ep.databaseUrl);
+    const applied = await migrateLatest(db);
+    log(applied.length ? `migrated: ${applied.join(', ')}` : 'schema up to date');
+
+    step('Account spec (examples/acme.json)');
+    const specFile = path.join(PROJECT_ROOT, 'examples', 'acme.json');
+    const v = validateSpec(JSON.parse(fs.readFileSync(specFile, 'utf8')));
+    if (!v.ok) throw new Error(`example spec invalid: ${JSON.stringify(v.issues)}`);
+    const asOfMs = Math.floor(Date.now() / DAY_MS) * DAY_MS; // today 00:00 UTC: data through yesterday
+    const { changes } = await applyAccountSpec(db, v.spec, { asOfMs });
+    log(
+      changes.length
+        ? `${changes.length} change(s), e.g. ${changes.slice(0, 3).join('; ')}`
+        : 'account acme: no changes',
+    );
+
+    step('Sample usage into the drop folder');
+    const files = await writeSample(config.dropDir, asOfMs);
+    log(
+      `${files.length} files, ${files.reduce((n, f) => n + f.records, 0).toLocaleString('en-US')} records in ${config.dropDir}`,
+    );
+
+    step('Workflow ingestDropFolder (worker in this process)');
+    const { worker, connection } = await createWorker({ config, temporalAddress: ep.temporalAddress, db });
+    const client = await connectClient(ep.temporalAddress, config.temporalNamespace);
+    const asOf = new Date(asOfMs).toISOString();
+    const workflowId = `${workflowIds.ingestDropFolder(asOf)}/demo-${Date.now()}`;
+    const started = Date.now();
+    let result: IngestDropFolderResult;
+    try {
+      result = await worker.runUntil(
+        client.workflow.execute('ingestDropFolder', {
+          taskQueue: config.taskQueue,
+          workflowId,
+          args: [{ asOf }],
+        }),
+      );
+    } finally {
+      await client.connection.close();
+      await connection.close();
+    }
+    const secs = (Date.now() - started) / 1000;
+    log(`${workflowId} finished in ${secs.toFixed(1)} s`);
+    log(
+      table(
+        result.files.map((f) =>
+          f.outcome === 'processed'
+            ? {
+                file: f.name,
+                read: f.records_read,
+                accepted: f.accepted,
+                quarantined: f.quarantined,
+                note: f.duplicate_batch ? 'already ingested: nothing changed' : '',
+              }
+            : { file: f.name, note: f.outcome === 'failed' ? `failed: ${f.error}` : 'moved by another run' },
+        ),
+        ['file', 'read', 'accepted', 'quarantined', 'note'],
+      ),
+    );
+    log(
+      `this run: ${result.accepted.toLocaleString('en-US')} accepted, ${result.quarantined} quarantined, ` +
+        `${result.duplicates} duplicate file(s), ${result.failed} failed (${Math.round(result.accepted / secs).toLocaleString('en-US')} records/s)`,
+    );
+
+    step('What is loaded (all batches)');
+    const { rows } = await db.raw(`
+      SELECT o.public_id AS org, o.billable, to_char(min(f.hour), 'YYYY-MM-DD') AS first_day,
+             to_char(max(f.hour), 'YYYY-MM-DD') AS last_day, count(*) AS facts, count(DISTINCT f.product_id) AS products,
+             count(DISTINCT f.tag_set_id) AS tag_sets
+        FROM usage_facts f JOIN orgs o ON o.id = f.org_id GROUP BY 1, 2 ORDER BY 1`);
+    log(table(rows));
+    const q = await db.raw(`SELECT reason, count(*) AS records FROM quarantine GROUP BY 1 ORDER BY 1`);
+    log(`\nquarantine by reason (see \`npm run orgtally -- quarantine list\`):\n${table(q.rows)}`);
+    log(`\nprocessed files: ${path.join(config.dropDir, 'processed')}`);
+    if (!ours)
+      log(
+        `stack left running: ${state.temporal?.uiUrl ? `Temporal Web UI ${state.temporal.uiUrl}` : ''} (\`npm run orgtally -- dev down\` stops it)`,
+      );
+  } finally {
+    await db.destroy();
+    if (ours) {
+      step('Stopping the local stack');
+      await stackDown(config, log);
+    }
+  }
+}
+
+/** Complete past months as one file each, this month's complete days one file each, plus CSV/TSV and bad feeds. */
+async function writeSample(dropDir: string, asOfMs: number): Promise<{ name: string; records: number }[]> {
+  const out: { name: string; records: number }[] = [];
+  const now = new Date(asOfMs);
+  const monthStart = (offset: number) => Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + offset, 1);
+  const put = async (
+    name: string,
+    fromMs: number,
+    toMs: number,
+    format: 'ndjson' | 'csv' | 'tsv' = 'ndjson',
+  ) => {
+    if (toMs <= fromMs) return;
+    out.push({
+      name,
+      records: await writeRecords(path.join(dropDir, name), sampleUsage({ fromMs, toMs }), format),
+    });
+  };
+  for (let m = -6; m < 0; m++)
+    await put(
+      `usage_${new Date(monthStart(m)).toISOString().slice(0, 7)}.ndjson`,
+      monthStart(m),
+      monthStart(m + 1),
+    );
+  for (let d = monthStart(0); d + DAY_MS <= asOfMs; d += DAY_MS) {
+    await put(`usage_${new Date(d).toISOString().slice(0, 10)}.ndjson`, d, d + DAY_MS);
+  }
+  // A partner feed in CSV and TSV: one extra day of usage for the Asia-Pacific region, tagged env:apac.
+  const partnerDay = monthStart(-1) + 14 * DAY_MS;
+  const apac = (fmt: 'csv' | 'tsv') =>
+    writeRecords(
+      path.join(dropDir, `partner_apac.${fmt}`),
+      (function* () {
+        for (const r of sampleUsage({
+          fromMs: partnerDay,
+          toMs: partnerDay + DAY_MS,
+          seed: fmt === 'csv' ? 7 : 8,
+        })) {
+          if (r.org === 'client-b') yield { ...r, tags: ['env:apac', `region:${fmt}`] };
+        }
+      })(),
+      fmt,
+    );
+  out.push({ name: 'partner_apac.csv', records: await apac('csv') });
+  out.push({ name: 'partner_apac.tsv', records: await apac('tsv') });
+  const bad = badFeedLines(new Date(asOfMs - DAY_MS + 10 * 3600_000).toISOString());
+  fs.writeFileSync(path.join(dropDir, 'bad_records.ndjson'), bad.map((l) => `${l}\n`).join(''));
+  out.push({ name: 'bad_records.ndjson', records: bad.length });
+  return out;
+}
+
+main().catch((err: unknown) => {
+  console.error(`demo failed: ${(err as Error).stack ?? String(err)}`);
+  process.exit(1);
+});
