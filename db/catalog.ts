@@ -9,14 +9,14 @@ export async function loadCatalog(db: Knex): Promise<Catalog> {
       { id: r.id, accountId: r.account_id },
     ]),
   );
-  const products = new Map<string, number>(
-    (await db('products').select('id', 'account_id', 'code')).map((r) => [
-      `${r.account_id}\n${r.code}`,
-      r.id,
-    ]),
-  );
+  const products = new Map<string, Map<string, number>>();
+  for (const r of await db('products').select('id', 'account_id', 'code')) {
+    let codes = products.get(r.account_id);
+    if (!codes) products.set(r.account_id, (codes = new Map()));
+    codes.set(r.code, r.id);
+  }
   return {
     org: (publicId) => orgs.get(publicId),
-    product: (accountId, code) => products.get(`${accountId}\n${code}`),
+    product: (accountId, code) => products.get(accountId)?.get(code),
   };
 }

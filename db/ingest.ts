@@ -4,7 +4,7 @@ import { once } from 'node:events';
 import type { Knex } from 'knex';
 import type { PoolClient } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
-import { validateRecord, type QuarantineReason } from '../domain/records';
+import { createValidator, type QuarantineReason } from '../domain/records';
 import { isoHour } from '../domain/time';
 import { readRecords, type InputFormat, type ReadRecord } from '../infra/record-readers';
 import { loadCatalog } from './catalog';
@@ -34,7 +34,6 @@ export interface IngestResult {
   quarantined_by_reason: Partial<Record<QuarantineReason, number>>;
 }
 
-const CHUNK = 2000;
 const QUARANTINE_FLUSH = 5000;
 
 /** COPY text format: backslash, tab, newline and carriage return are escaped. */
@@ -92,7 +91,7 @@ export async function ingestBatch(db: Knex, input: IngestInput): Promise<IngestR
   let open = false;
   // The COPY in progress, if any: on error it must be aborted (CopyFail) before the connection can roll back.
   let active: Writable | undefined;
-  const startCopy = (sql: string) => (active = client.query(copyFrom(sql)));
+  const startCopy = (sql: string) => (active = client.query(copyFrom(sql, { highWaterMark: 4 << 20 })));
   const finishCopy = async (stream: Writable) => {
     await endCopy(stream);
     active = undefined;
@@ -122,8 +121,15 @@ export async function ingestBatch(db: Knex, input: IngestInput): Promise<IngestR
       facts = startCopy(FACTS_COPY);
     };
     const file = copyText(input.source);
+    const validate = createValidator(catalog, window);
+    const hourText = new Map<number, string>();
+    const iso = (ms: number) => {
+      let t = hourText.get(ms);
+      if (t === undefined) hourText.set(ms, (t = isoHour(ms)));
+      return t;
+    };
     const handle = async (chunk: ReadRecord[]) => {
-      const valid = chunk.map((r) => ('record' in r ? validateRecord(r.record, catalog, window) : undefined));
+      const valid = chunk.map((r) => ('record' in r ? validate(r.record) : undefined));
       await tagSets.resolve(valid.flatMap((v) => (v?.ok ? [v.tags] : [])));
       let out = '';
       chunk.forEach((r, i) => {
@@ -131,7 +137,7 @@ export async function ingestBatch(db: Knex, input: IngestInput): Promise<IngestR
         result.records_read++;
         if (v?.ok) {
           result.accepted++;
-          out += `${batchId}\t${r.line}\t${v.orgId}\t${v.productId}\t${isoHour(v.hourMs)}\t${tagSets.id(v.tags)}\t${v.value}\n`;
+          out += `${batchId}\t${r.line}\t${v.orgId}\t${v.productId}\t${iso(v.hourMs)}\t${tagSets.id(v.tags)}\t${v.value}\n`;
         } else {
           const reason: QuarantineReason = v ? v.reason : 'malformed_record';
           const detail = v ? v.detail : 'malformed' in r ? r.malformed : 'unreadable record';
@@ -145,15 +151,7 @@ export async function ingestBatch(db: Knex, input: IngestInput): Promise<IngestR
       if (out) await write(facts, out);
       if (quarantine.length >= QUARANTINE_FLUSH) await flushQuarantine();
     };
-    let chunk: ReadRecord[] = [];
-    for await (const rec of readRecords(hashed, input.format)) {
-      chunk.push(rec);
-      if (chunk.length >= CHUNK) {
-        await handle(chunk);
-        chunk = [];
-      }
-    }
-    await handle(chunk);
+    for await (const chunk of readRecords(hashed, input.format)) await handle(chunk);
     await flushQuarantine();
     await finishCopy(facts);
 
@@ -226,15 +224,23 @@ function duplicateOf(result: IngestResult, prior: Record<string, unknown>): Inge
  */
 class TagSetDictionary {
   private readonly ids = new Map<string, number>();
+  // The validator hands out one frozen array per distinct tag set: look those up without joining.
+  private readonly byArray = new WeakMap<readonly string[], number>();
   constructor(private readonly db: Knex) {}
 
-  id(tags: string[]): number {
-    return this.ids.get(tags.join('\n')) as number;
+  id(tags: readonly string[]): number {
+    let id = this.byArray.get(tags);
+    if (id === undefined) {
+      id = this.ids.get(tags.join('\n')) as number;
+      this.byArray.set(tags, id);
+    }
+    return id;
   }
 
-  async resolve(sets: string[][]): Promise<void> {
-    const missing = new Map<string, string[]>();
+  async resolve(sets: (readonly string[])[]): Promise<void> {
+    const missing = new Map<string, readonly string[]>();
     for (const t of sets) {
+      if (this.byArray.has(t)) continue;
       const k = t.join('\n');
       if (!this.ids.has(k)) missing.set(k, t);
     }

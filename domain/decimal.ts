@@ -7,7 +7,10 @@ const DECIMAL = /^\+?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d{1,4})?$/;
 export type DecimalResult = { ok: true; value: string } | { ok: false; detail: string };
 
 /** A finite, non-negative decimal from a JSON number or a string. */
+const PLAIN = /^\d+(\.\d+)?$/;
+
 export function parseNonNegativeDecimal(input: unknown): DecimalResult {
+  if (typeof input === 'string' && PLAIN.test(input)) return { ok: true, value: input }; // the common case, first
   if (typeof input === 'number') {
     if (!Number.isFinite(input)) return { ok: false, detail: `value ${input} is not finite` };
     if (input < 0) return { ok: false, detail: `value ${input} is negative` };
@@ -35,4 +38,9 @@ export function canonicalDecimal(s: string): string {
   const i = int.replace(/^0+(?=\d)/, '') || '0';
   const f = frac.replace(/0+$/, '');
   return f ? `${i}.${f}` : i;
+}
+
+/** A JS number as plain decimal text, never exponent notation (1e-7 → "0.0000001"). */
+export function plainNumberText(n: number): string {
+  return n.toLocaleString('en-US', { useGrouping: false, maximumFractionDigits: 20 });
 }

@@ -4,7 +4,7 @@ import { DAY_MS, HOUR_MS, parseHour } from './time';
 
 /** Why a record was quarantined. Stable codes: operators filter on them and reports count by them. */
 export const QUARANTINE_REASONS = [
-  'malformed_record', // not a JSON object / wrong number of columns / missing field
+  'malformed_record', // not valid JSON / not an object / wrong number of columns (a missing org or product is unknown_*)
   'bad_timestamp',
   'unknown_org',
   'unknown_product',
@@ -52,13 +52,20 @@ export interface ValidationWindow {
 
 const reject = (reason: QuarantineReason, detail: string): Rejection => ({ ok: false, reason, detail });
 
+export interface Parsers {
+  hour: typeof parseHour;
+  tags: typeof normalizeTagSet;
+}
+const PLAIN: Parsers = { hour: parseHour, tags: normalizeTagSet };
+
 /** Checks one record; the first failing rule decides the reason (timestamp, org, product, value, tags). */
 export function validateRecord(
   rec: RawRecord,
   catalog: Catalog,
   window: ValidationWindow,
+  parsers: Parsers = PLAIN,
 ): ValidFact | Rejection {
-  const hour = parseHour(rec.timestamp);
+  const hour = parsers.hour(rec.timestamp);
   if (!hour.ok) return reject('bad_timestamp', hour.detail);
   const earliest = Math.floor((window.asOfMs - window.retentionDays * DAY_MS) / HOUR_MS) * HOUR_MS;
   if (hour.hourMs < earliest) {
@@ -71,11 +78,12 @@ export function validateRecord(
     return reject('hour_outside_retention', `hour ${new Date(hour.hourMs).toISOString()} is in the future`);
   }
   if (typeof rec.org !== 'string' || rec.org.trim() === '') return reject('unknown_org', 'org is missing');
-  const org = catalog.org(rec.org.trim());
+  const org = catalog.org(rec.org) ?? catalog.org(rec.org.trim());
   if (!org) return reject('unknown_org', `org "${rec.org}" is not in any account`);
   if (typeof rec.product !== 'string' || rec.product.trim() === '')
     return reject('unknown_product', 'product is missing');
-  const productId = catalog.product(org.accountId, rec.product.trim());
+  const productId =
+    catalog.product(org.accountId, rec.product) ?? catalog.product(org.accountId, rec.product.trim());
   if (productId === undefined) {
     return reject('unknown_product', `product "${rec.product}" is not in account "${org.accountId}"`);
   }
@@ -86,7 +94,43 @@ export function validateRecord(
   else if (typeof rec.tags === 'string') rawTags = splitTagField(rec.tags);
   else if (Array.isArray(rec.tags)) rawTags = rec.tags;
   else return reject('malformed_tag', 'tags must be an array of "key:value" strings');
-  const tags = normalizeTagSet(rawTags);
+  const tags = parsers.tags(rawTags);
   if (!tags.ok) return reject('malformed_tag', tags.detail);
   return { ok: true, orgId: org.id, productId, hourMs: hour.hourMs, tags: tags.tags, value: value.value };
+}
+
+/**
+ * validateRecord with memoized timestamp and tag-set parsing: a feed repeats the same few hours and tag sets
+ * millions of times. Equal inputs return the same (frozen) tag array, so callers may key caches on it.
+ */
+export function createValidator(
+  catalog: Catalog,
+  window: ValidationWindow,
+): (rec: RawRecord) => ValidFact | Rejection {
+  const hours = new Map<unknown, ReturnType<typeof parseHour>>();
+  const tagSets = new Map<string, ReturnType<typeof normalizeTagSet>>();
+  const parsers: Parsers = {
+    hour: (input) => {
+      let r = hours.get(input);
+      if (r === undefined) {
+        if (hours.size > 100_000) hours.clear();
+        r = parseHour(input);
+        hours.set(input, r);
+      }
+      return r;
+    },
+    tags: (raw) => {
+      if (!raw.every((t) => typeof t === 'string')) return normalizeTagSet(raw);
+      const key = raw.join('\u0001');
+      let r = tagSets.get(key);
+      if (r === undefined) {
+        if (tagSets.size > 100_000) tagSets.clear();
+        r = normalizeTagSet(raw);
+        if (r.ok) Object.freeze(r.tags);
+        tagSets.set(key, r);
+      }
+      return r;
+    },
+  };
+  return (rec) => validateRecord(rec, catalog, window, parsers);
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { plainNumberText } from './decimal';
 import { normalizeTag } from './tags';
 import { parseDurationHours } from './time';
 
@@ -6,7 +7,7 @@ import { parseDurationHours } from './time';
 
 const decimal = z
   .union([z.string(), z.number()])
-  .transform((v) => String(v).trim())
+  .transform((v) => (typeof v === 'number' ? plainNumberText(v) : v.trim()))
   .refine((v) => /^(\d+(\.\d+)?|\.\d+)$/.test(v), 'must be a non-negative decimal, e.g. "31.00"');
 
 const id = z

@@ -13,13 +13,15 @@ export function normalizeTag(raw: string): TagResult {
   const trimmed = raw.trim();
   if (trimmed === '') return { ok: false, detail: 'empty tag' };
   let tag = trimmed.toLowerCase().replace(DISALLOWED, '_');
-  if (tag.length > MAX_TAG_LENGTH) tag = [...tag].slice(0, MAX_TAG_LENGTH).join('');
+  // `team` and `team:` are the same tag (key present, empty value); the canonical form keeps the colon and
+  // still fits in 200 characters.
+  if (!tag.includes(':')) tag = `${[...tag].slice(0, MAX_TAG_LENGTH - 1).join('')}:`;
+  else if (tag.length > MAX_TAG_LENGTH) tag = [...tag].slice(0, MAX_TAG_LENGTH).join('');
   const colon = tag.indexOf(':');
-  const key = colon === -1 ? tag : tag.slice(0, colon);
+  const key = tag.slice(0, colon);
   if (key === '') return { ok: false, detail: `tag "${raw}" has no key` };
   if (!/^\p{L}/u.test(key)) return { ok: false, detail: `tag key "${key}" must start with a letter` };
-  // `team` and `team:` are the same tag: key present with an empty value.
-  return { ok: true, tag: colon === -1 ? `${tag}:` : tag };
+  return { ok: true, tag };
 }
 
 export type TagSetResult = { ok: true; tags: string[] } | { ok: false; detail: string };

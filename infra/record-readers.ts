@@ -1,5 +1,5 @@
 import { parse } from 'csv-parse';
-import readline from 'node:readline';
+import { StringDecoder } from 'node:string_decoder';
 import type { Readable } from 'node:stream';
 import { ErrorType, OrgtallyError } from '../domain/errors';
 import type { RawRecord } from '../domain/records';
@@ -18,36 +18,65 @@ export function formatFromName(name: string): InputFormat | undefined {
   return undefined;
 }
 
-/** Reads records one at a time from a stream: never the whole file in memory. */
-export function readRecords(input: Readable, format: InputFormat): AsyncIterable<ReadRecord> {
-  return format === 'ndjson' ? readNdjson(input) : readDelimited(input, format === 'csv' ? ',' : '\t');
+/**
+ * Reads records from a stream in batches (one batch per chunk read): never the whole file in memory, and no
+ * promise per record.
+ */
+export function readRecords(input: Readable, format: InputFormat): AsyncIterable<ReadRecord[]> {
+  return format === 'ndjson'
+    ? readNdjson(input)
+    : batched(readDelimited(input, format === 'csv' ? ',' : '\t'));
 }
 
-async function* readNdjson(input: Readable): AsyncIterable<ReadRecord> {
-  const lines = readline.createInterface({ input, crlfDelay: Infinity });
-  let line = 0;
-  for await (const text of lines) {
-    line++;
-    const raw = line === 1 ? text.replace(/^\uFEFF/, '') : text;
-    if (raw.trim() === '') continue;
-    let obj: unknown;
-    try {
-      obj = JSON.parse(raw);
-    } catch (err) {
-      yield { line, raw, malformed: `not valid JSON: ${(err as Error).message}` };
-      continue;
-    }
-    if (obj === null || typeof obj !== 'object' || Array.isArray(obj)) {
-      yield { line, raw, malformed: 'not a JSON object' };
-      continue;
-    }
-    const o = obj as Record<string, unknown>;
-    yield {
-      line,
-      raw,
-      record: { timestamp: o.timestamp, org: o.org, product: o.product, value: o.value, tags: o.tags },
-    };
+function parseNdjsonLine(line: number, raw: string): ReadRecord {
+  let obj: unknown;
+  try {
+    obj = JSON.parse(raw);
+  } catch (err) {
+    return { line, raw, malformed: `not valid JSON: ${(err as Error).message}` };
   }
+  if (obj === null || typeof obj !== 'object' || Array.isArray(obj))
+    return { line, raw, malformed: 'not a JSON object' };
+  // The parsed object carries the record's fields (timestamp, org, product, value, tags) as they are.
+  return { line, raw, record: obj as RawRecord };
+}
+
+async function* readNdjson(input: Readable): AsyncIterable<ReadRecord[]> {
+  const decoder = new StringDecoder('utf8');
+  let rest = '';
+  let line = 0;
+  const take = (text: string, batch: ReadRecord[]) => {
+    line++;
+    const raw = (line === 1 ? text.replace(/^\uFEFF/, '') : text).replace(/\r$/, '');
+    if (raw.trim() !== '') batch.push(parseNdjsonLine(line, raw));
+  };
+  for await (const chunk of input as AsyncIterable<Buffer>) {
+    const text = rest + decoder.write(chunk);
+    const batch: ReadRecord[] = [];
+    let start = 0;
+    for (let nl = text.indexOf('\n'); nl !== -1; nl = text.indexOf('\n', start)) {
+      take(text.slice(start, nl), batch);
+      start = nl + 1;
+    }
+    rest = text.slice(start);
+    if (batch.length) yield batch;
+  }
+  const last = rest + decoder.end();
+  const batch: ReadRecord[] = [];
+  if (last !== '') take(last, batch);
+  if (batch.length) yield batch;
+}
+
+async function* batched(records: AsyncIterable<ReadRecord>, size = 2000): AsyncIterable<ReadRecord[]> {
+  let batch: ReadRecord[] = [];
+  for await (const r of records) {
+    batch.push(r);
+    if (batch.length >= size) {
+      yield batch;
+      batch = [];
+    }
+  }
+  if (batch.length) yield batch;
 }
 
 const REQUIRED = ['timestamp', 'org', 'product', 'value'] as const;

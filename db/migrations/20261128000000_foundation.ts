@@ -98,9 +98,11 @@ export async function up(knex: Knex): Promise<void> {
     );
 
     -- Hourly usage facts, one row per accepted input record. Records of one batch with the same
-    -- (org, product, hour, tag set) add up when read: every reader sums.
+    -- (org, product, hour, tag set) add up when read: every reader sums. No foreign keys on this table: it is
+    -- written only by COPY inside the batch's own transaction (db/ingest.ts), and per-row FK checks would more
+    -- than double the cost of every load (ADR 0002).
     CREATE TABLE usage_facts (
-      batch_id    bigint NOT NULL REFERENCES ingest_batches (id) ON DELETE CASCADE DEFERRABLE INITIALLY DEFERRED,
+      batch_id    bigint NOT NULL,
       line        integer NOT NULL,
       org_id      integer NOT NULL,
       product_id  integer NOT NULL,

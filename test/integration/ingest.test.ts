@@ -28,7 +28,7 @@ const H = '2026-11-20T10:00:00Z';
 
 describe('ingest', () => {
   beforeEach(async () => {
-    await db.raw('TRUNCATE ingest_batches CASCADE');
+    await db.raw('TRUNCATE ingest_batches, usage_facts CASCADE');
   });
 
   it('accepts good records, quarantines every bad one with file, line, raw text and reason', async () => {
@@ -143,7 +143,7 @@ describe('ingest', () => {
     ]);
     await ingest(nd);
     const fromNdjson = await factSums(db);
-    await db.raw('TRUNCATE ingest_batches CASCADE');
+    await db.raw('TRUNCATE ingest_batches, usage_facts CASCADE');
     const csv = writeFile(dir, 'same.csv', [
       'org,timestamp,product,value,tags',
       `client-a,${H},apm_hosts,2,"team:web,env:prod"`,
@@ -159,7 +159,7 @@ describe('ingest', () => {
     });
     expect(await db('quarantine').select('line').first()).toEqual({ line: 4 });
     expect(await factSums(db)).toEqual(fromNdjson);
-    await db.raw('TRUNCATE ingest_batches CASCADE');
+    await db.raw('TRUNCATE ingest_batches, usage_facts CASCADE');
     const tsv = writeFile(dir, 'same.tsv', [
       'timestamp\torg\tproduct\tvalue\ttags',
       `${H}\tclient-a\tapm_hosts\t2\tteam:web,env:prod`,

@@ -22,7 +22,11 @@ export default async function globalSetup(): Promise<void> {
   const globals: TestGlobals = {};
   let serverUrl = process.env.DATABASE_URL;
   if (!serverUrl) {
-    const pg = startEmbeddedPostgres({ baseDir: path.join(TEST_HOME, 'pg'), port: await freePort(), log });
+    const pg = startEmbeddedPostgres({
+      baseDir: path.join(TEST_HOME, `pg-${process.pid}`),
+      port: await freePort(),
+      log,
+    });
     globals.pgBaseDir = pg.baseDir;
     serverUrl = pg.url;
   }

@@ -12,6 +12,7 @@ export default async function globalTeardown(): Promise<void> {
   if (g.bundlePath) fs.rmSync(g.bundlePath, { force: true });
   if (g.pgBaseDir) {
     stopEmbeddedPostgres(g.pgBaseDir, log);
+    fs.rmSync(g.pgBaseDir, { recursive: true, force: true });
   } else if (g.templateUrl) {
     // A shared server (DATABASE_URL): drop this run's template and any clone a crashed test file left.
     const u = new URL(g.templateUrl);

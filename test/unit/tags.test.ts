@@ -57,6 +57,10 @@ describe('normalizeTag', () => {
     expect(normalizeTag('team:' + '!'.repeat(300))).toEqual({ ok: true, tag: 'team:' + '_'.repeat(195) });
   });
 
+  it('a long tag without value keeps its colon within 200 characters', () => {
+    expect(normalizeTag('a'.repeat(250))).toEqual({ ok: true, tag: `${'a'.repeat(199)}:` });
+  });
+
   it('keeps a tag of exactly 200 characters unchanged, cuts one of 201', () => {
     const exact = 'k:' + 'v'.repeat(198);
     expect(normalizeTag(exact)).toEqual({ ok: true, tag: exact });

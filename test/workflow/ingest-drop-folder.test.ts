@@ -22,7 +22,7 @@ afterAll(async () => {
   await closeClient();
   await drop();
 });
-beforeEach(async () => db.raw('TRUNCATE ingest_batches CASCADE'));
+beforeEach(async () => db.raw('TRUNCATE ingest_batches, usage_facts CASCADE'));
 
 const H = '2026-11-20T10:00:00Z';
 const asOf = new Date(TEST_AS_OF).toISOString();

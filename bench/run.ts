@@ -1,0 +1,86 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { ensureDatabase, migrateLatest } from '../db/migrate';
+import { loadConfig, PROJECT_ROOT } from '../infra/config';
+import { createDb } from '../infra/db';
+import { startEmbeddedPostgres, stopEmbeddedPostgres } from '../infra/embedded-postgres';
+import { freePort } from '../infra/process';
+import { benchIngest } from './ingest';
+import { machine, type BenchLine } from './lib';
+
+const SCALES = {
+  small: { ingestRecords: 100_000, runs: 3 },
+  medium: { ingestRecords: 1_000_000, runs: 3 },
+  large: { ingestRecords: 5_000_000, runs: 3 },
+} as const;
+
+/**
+ * `npm run bench [-- --scale small|medium|large]`: each hot path next to its physical floor, on the same Postgres
+ * and data, several runs, median. Uses a scratch database `orgtally_bench` (DATABASE_URL's server, else an
+ * embedded Postgres of its own). Writes a Markdown table and JSON under out/bench/.
+ */
+async function main(): Promise<void> {
+  const args = process.argv.slice(2);
+  const scaleName = (args[args.indexOf('--scale') + 1] ?? 'small') as keyof typeof SCALES;
+  const scale = args.includes('--scale') ? SCALES[scaleName] : SCALES.small;
+  if (!scale) throw new Error(`--scale must be one of ${Object.keys(SCALES).join(', ')}`);
+  const name = args.includes('--scale') ? scaleName : 'small';
+  const config = loadConfig();
+  const log = (s: string) => process.stdout.write(`${s}\n`);
+  const workDir = path.join(config.outputDir, 'bench');
+  fs.mkdirSync(workDir, { recursive: true });
+  let url: string;
+  let embedded: string | undefined;
+  if (config.databaseUrl) {
+    const u = new URL(config.databaseUrl);
+    u.pathname = '/orgtally_bench';
+    url = u.toString();
+  } else {
+    embedded = path.join(PROJECT_ROOT, '.orgtally', 'bench-pg');
+    url = startEmbeddedPostgres({ baseDir: embedded, port: await freePort(), log }).url.replace(
+      /\/orgtally$/,
+      '/orgtally_bench',
+    );
+  }
+  try {
+    await ensureDatabase(url);
+    const db = createDb(url);
+    try {
+      await migrateLatest(db);
+      const m = await machine(db);
+      log(`scale ${name}; ${JSON.stringify(m)}`);
+      const lines: BenchLine[] = [];
+      lines.push(await benchIngest(db, { records: scale.ingestRecords, runs: scale.runs, workDir, log }));
+      const md = [
+        `# orgtally benchmark (${name})`,
+        '',
+        `Machine: ${m.cores} cores, ${m.memory_gib} GiB, ${m.cpu}; Node ${m.node}; PostgreSQL ${m.postgres}.`,
+        '',
+        '| path | rows | figure (median) | floor (median) | ratio | rows/s |',
+        '|---|---:|---:|---:|---:|---:|',
+        ...lines.map(
+          (l) =>
+            `| ${l.path} | ${l.rows.toLocaleString('en-US')} | ${(l.figure_ms / 1000).toFixed(2)} s | ${(l.floor_ms / 1000).toFixed(2)} s | ${l.ratio.toFixed(2)}× | ${l.rows_per_s.toLocaleString('en-US')} |`,
+        ),
+        '',
+        'ratio = figure / floor (1.00× is the floor itself; for ingest, throughput relative to raw COPY = 1 / ratio).',
+      ].join('\n');
+      fs.writeFileSync(path.join(workDir, `bench-${name}.md`), `${md}\n`);
+      fs.writeFileSync(
+        path.join(workDir, `bench-${name}.json`),
+        JSON.stringify({ scale: name, machine: m, lines }, null, 2),
+      );
+      log(`\n${md}\n\nwritten to ${path.join(workDir, `bench-${name}.md`)} and .json`);
+      await db.raw('TRUNCATE ingest_batches, usage_facts CASCADE');
+    } finally {
+      await db.destroy();
+    }
+  } finally {
+    if (embedded) stopEmbeddedPostgres(embedded, log);
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(`bench failed: ${(err as Error).stack ?? String(err)}`);
+  process.exit(1);
+});
