@@ -169,7 +169,15 @@ async function writeSample(dropDir: string, asOfMs: number): Promise<{ name: str
   return out;
 }
 
+// Ctrl-C: the worker shuts down (the SDK handles the signal) and main's finally stops what the demo started.
+let interrupted = false;
+process.once('SIGINT', () => (interrupted = true));
+
 main().catch((err: unknown) => {
-  console.error(`demo failed: ${(err as Error).stack ?? String(err)}`);
-  process.exit(1);
+  console.error(
+    interrupted
+      ? 'demo interrupted; what it started is stopped'
+      : `demo failed: ${(err as Error).stack ?? String(err)}`,
+  );
+  process.exit(interrupted ? 130 : 1);
 });
