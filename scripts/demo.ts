@@ -1,3 +1,4 @@
+import { DefaultLogger, Runtime } from '@temporalio/worker';
 import fs from 'node:fs';
 import path from 'node:path';
 import { applyAccountSpec } from '../db/accounts';
@@ -18,10 +19,12 @@ import { badFeedLines, sampleUsage, writeRecords } from './lib/sample-data';
  * the drop folder, ingested by the ingestDropFolder workflow through a real worker. `--keep` leaves the stack
  * running (with its Web UI); otherwise what the demo started is stopped at the end.
  */
+let interrupted = false;
 const log = (line: string) => process.stdout.write(`${line}\n`);
 const step = (title: string) => log(`\n== ${title}`);
 
 async function main(): Promise<void> {
+  Runtime.install({ logger: new DefaultLogger('WARN') }); // the worker's INFO lines would drown the demo's output
   const keep = process.argv.includes('--keep');
   const config = loadConfig();
   const before = stackStatus(config);
@@ -29,6 +32,12 @@ async function main(): Promise<void> {
   step('Local stack');
   const state = await stackUp(config, log, { detached: keep || Boolean(alreadyUp) });
   const ours = !alreadyUp && !keep;
+  // Ctrl-C: stop what the demo started, then leave; in-flight work is safe to redo (batches are idempotent).
+  process.once('SIGINT', () => {
+    interrupted = true;
+    log('\ninterrupted: stopping');
+    void (ours ? stackDown(config, log) : Promise.resolve()).finally(() => process.exit(130));
+  });
   const ep = resolveEndpoints(config);
   const db = createDb(ep.databaseUrl);
   try {
@@ -70,8 +79,11 @@ async function main(): Promise<void> {
         }),
       );
     } finally {
-      await client.connection.close();
-      await connection.close();
+      // On Ctrl-C the process exits from the SIGINT handler; closing the client under a pending poll would throw.
+      if (!interrupted) {
+        await client.connection.close();
+        await connection.close();
+      }
     }
     const secs = (Date.now() - started) / 1000;
     log(`${workflowId} finished in ${secs.toFixed(1)} s`);
@@ -111,10 +123,13 @@ async function main(): Promise<void> {
         `stack left running: ${state.temporal?.uiUrl ? `Temporal Web UI ${state.temporal.uiUrl}` : ''} (\`npm run orgtally -- dev down\` stops it)`,
       );
   } finally {
-    await db.destroy();
-    if (ours) {
-      step('Stopping the local stack');
-      await stackDown(config, log);
+    // After Ctrl-C the SIGINT handler owns the clean-up.
+    if (!interrupted) {
+      await db.destroy();
+      if (ours) {
+        step('Stopping the local stack');
+        await stackDown(config, log);
+      }
     }
   }
 }
@@ -169,15 +184,8 @@ async function writeSample(dropDir: string, asOfMs: number): Promise<{ name: str
   return out;
 }
 
-// Ctrl-C: the worker shuts down (the SDK handles the signal) and main's finally stops what the demo started.
-let interrupted = false;
-process.once('SIGINT', () => (interrupted = true));
-
 main().catch((err: unknown) => {
-  console.error(
-    interrupted
-      ? 'demo interrupted; what it started is stopped'
-      : `demo failed: ${(err as Error).stack ?? String(err)}`,
-  );
-  process.exit(interrupted ? 130 : 1);
+  if (interrupted) return; // the SIGINT handler is stopping the stack and will exit
+  console.error(`demo failed: ${(err as Error).stack ?? String(err)}`);
+  process.exit(1);
 });
