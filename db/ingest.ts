@@ -7,6 +7,7 @@ import { from as copyFrom } from 'pg-copy-streams';
 import { createValidator, type QuarantineReason } from '../domain/records';
 import { isoHour } from '../domain/time';
 import { readRecords, type InputFormat, type ReadRecord } from '../infra/record-readers';
+import { MARK_PENDING_SQL } from './attribution';
 import { loadCatalog } from './catalog';
 
 /** Owner of ingest_batches, usage_facts, quarantine and tag_sets. */
@@ -128,6 +129,8 @@ export async function ingestBatch(db: Knex, input: IngestInput): Promise<IngestR
       if (t === undefined) hourText.set(ms, (t = isoHour(ms)));
       return t;
     };
+    // The hours this batch touches, per account: their days become pending (re-)attribution.
+    const touched = new Map<string, Set<number>>();
     const handle = async (chunk: ReadRecord[]) => {
       const valid = chunk.map((r) => ('record' in r ? validate(r.record) : undefined));
       await tagSets.resolve(valid.flatMap((v) => (v?.ok ? [v.tags] : [])));
@@ -137,6 +140,9 @@ export async function ingestBatch(db: Knex, input: IngestInput): Promise<IngestR
         result.records_read++;
         if (v?.ok) {
           result.accepted++;
+          let hours = touched.get(v.accountId);
+          if (!hours) touched.set(v.accountId, (hours = new Set()));
+          hours.add(v.hourMs);
           out += `${batchId}\t${r.line}\t${v.orgId}\t${v.productId}\t${iso(v.hourMs)}\t${tagSets.id(v.tags)}\t${v.value}\n`;
         } else {
           const reason: QuarantineReason = v ? v.reason : 'malformed_record';
@@ -155,6 +161,10 @@ export async function ingestBatch(db: Knex, input: IngestInput): Promise<IngestR
     await flushQuarantine();
     await finishCopy(facts);
 
+    const marks = [...touched].flatMap(([account_id, hours]) =>
+      [...hours].map((h) => ({ account_id, hour: new Date(h).toISOString() })),
+    );
+    if (marks.length) await client.query(MARK_PENDING_SQL, [JSON.stringify(marks), batchId]);
     const sha = hash.digest('hex');
     result.batch_id = input.batchId ?? sha;
     if (input.replace) {

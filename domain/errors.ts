@@ -6,6 +6,8 @@ export const ErrorType = {
   InvalidInput: 'OrgtallyInvalidInput',
   UnreadableInput: 'OrgtallyUnreadableInput',
   UnknownAccount: 'OrgtallyUnknownAccount',
+  /** Attributed rows or files do not add up to the facts: never publish them. */
+  ReconciliationMismatch: 'OrgtallyReconciliationMismatch',
 } as const;
 export type ErrorType = (typeof ErrorType)[keyof typeof ErrorType];
 
@@ -14,6 +16,7 @@ export const NON_RETRYABLE: string[] = [
   ErrorType.InvalidInput,
   ErrorType.UnreadableInput,
   ErrorType.UnknownAccount,
+  ErrorType.ReconciliationMismatch,
 ];
 
 /** Raised outside Temporal (CLI, db layer) with a stable code; activities translate it to ApplicationFailure. */

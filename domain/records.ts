@@ -33,6 +33,7 @@ export interface Catalog {
 
 export interface ValidFact {
   ok: true;
+  accountId: string;
   orgId: number;
   productId: number;
   hourMs: number;
@@ -96,7 +97,15 @@ export function validateRecord(
   else return reject('malformed_tag', 'tags must be an array of "key:value" strings');
   const tags = parsers.tags(rawTags);
   if (!tags.ok) return reject('malformed_tag', tags.detail);
-  return { ok: true, orgId: org.id, productId, hourMs: hour.hourMs, tags: tags.tags, value: value.value };
+  return {
+    ok: true,
+    accountId: org.accountId,
+    orgId: org.id,
+    productId,
+    hourMs: hour.hourMs,
+    tags: tags.tags,
+    value: value.value,
+  };
 }
 
 /**

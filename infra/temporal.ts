@@ -8,4 +8,5 @@ export async function connectClient(address: string, namespace: string): Promise
 /** Workflow ids are idempotency keys: one place builds them. */
 export const workflowIds = {
   ingestDropFolder: (asOfIso: string) => `ingest-drop/${asOfIso}`,
+  dailyAttribution: (accountId: string, day: string) => `attribution/${accountId}/${day}`,
 };

@@ -22,7 +22,12 @@ export async function createWorker(opts: {
     connection,
     namespace: config.temporalNamespace,
     taskQueue: opts.taskQueue ?? config.taskQueue,
-    activities: createActivities({ db, dropDir: config.dropDir, retentionDays: config.retentionDays }),
+    activities: createActivities({
+      db,
+      dropDir: config.dropDir,
+      outputDir: config.outputDir,
+      retentionDays: config.retentionDays,
+    }),
     ...(opts.workflowBundle
       ? { workflowBundle: opts.workflowBundle }
       : { workflowsPath: require.resolve(path.join(__dirname, '..', 'workflows')) }),

@@ -1,1 +1,2 @@
 export { ingestDropFolder } from './ingest-drop-folder';
+export { dailyAttribution } from './daily-attribution';

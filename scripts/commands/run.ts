@@ -4,9 +4,12 @@ import { loadConfig } from '../../infra/config';
 import { resolveEndpoints } from '../../infra/stack';
 import { connectClient, workflowIds } from '../../infra/temporal';
 import { asOfFrom, log } from '../context';
+import { registerAttribution } from './attribution';
 
 export function registerRun(program: Command): void {
   const run = program.command('run').description('start a workflow (a running worker executes it)');
+  const report = program.command('report').description('read results');
+  registerAttribution(run, report);
   run
     .command('ingest-drop')
     .description('ingest every file in the drop folder (DROP_DIR)')

@@ -1,0 +1,189 @@
+import type { Knex } from 'knex';
+import { ErrorType, OrgtallyError } from '../domain/errors';
+
+/** Owner of attribution_hourly, attribution_daily, attribution_totals, attribution_runs, attribution_pending. */
+
+export interface AttributeInput {
+  accountId: string;
+  day: string;
+  /** Use the newest tag keys instead of those in effect on the day (restating history). */
+  restateTags?: boolean;
+}
+
+export interface AttributeResult {
+  accountId: string;
+  day: string;
+  tagKeys: string[];
+  periodStart: string;
+  periodEnd: string;
+  hours: number;
+  facts: number;
+  hourlyRows: number;
+  dailyRows: number;
+  factsWatermark: string | null;
+}
+
+export interface Mismatch {
+  public_id: string;
+  usage_type: string;
+  facts_total: string;
+  rows_total: string;
+}
+
+/**
+ * Attributes one day of one account in a single REPEATABLE READ transaction: the day's rows are replaced, then
+ * checked against the facts read in the same snapshot (Σ rows = Σ facts per org and product, untagged included).
+ * A mismatch rolls everything back and fails for good. The day's pending mark is cleared only if this snapshot
+ * saw it: a batch committed meanwhile leaves the day pending (or makes this transaction retry on conflict).
+ */
+export async function attributeDay(db: Knex, input: AttributeInput): Promise<AttributeResult> {
+  return db.transaction(
+    async (trx) => {
+      const account = await trx('accounts').where({ id: input.accountId }).first('timezone');
+      if (!account) throw new OrgtallyError(ErrorType.UnknownAccount, `no account "${input.accountId}"`);
+      const keysRow = await trx('attribution_tag_keys')
+        .where({ account_id: input.accountId })
+        .modify((q) => (input.restateTags ? q : q.where('effective_from', '<=', input.day)))
+        .orderBy('effective_from', 'desc')
+        .first('tag_keys', trx.raw(`to_char(effective_from, 'YYYY-MM-DD') AS effective_from`));
+      const tagKeys: string[] = keysRow?.tag_keys ?? [];
+      const { rows: bounds } = await trx.raw(
+        `SELECT (?::date)::timestamp AT TIME ZONE ? AS start, (?::date + 1)::timestamp AT TIME ZONE ? AS end`,
+        [input.day, account.timezone, input.day, account.timezone],
+      );
+      const { start, end } = bounds[0] as { start: Date; end: Date };
+      const key = { account_id: input.accountId, day: input.day };
+      for (const t of ['attribution_hourly', 'attribution_daily', 'attribution_totals'])
+        await trx(t).where(key).delete();
+
+      const params = { account: input.accountId, day: input.day, start, end, keys: tagKeys };
+      // Cells are computed once per distinct tag set of the day, then facts are grouped by them.
+      const hourly = await trx.raw(
+        `WITH day_facts AS (
+           SELECT f.org_id, f.product_id, f.hour, f.tag_set_id, f.value
+             FROM usage_facts f
+            WHERE f.hour >= :start AND f.hour < :end
+              AND f.org_id IN (SELECT o.id FROM orgs o WHERE o.account_id = :account)
+         ), cells AS (
+           SELECT t.id AS tag_set_id,
+                  ARRAY(SELECT (SELECT string_agg(CASE WHEN v.value = '' THEN '<empty>' ELSE v.value END, '|' ORDER BY v.value)
+                                  FROM (SELECT substr(tag, length(k.key) + 2) AS value
+                                          FROM unnest(t.tags) AS tag
+                                         WHERE left(tag, length(k.key) + 1) = k.key || ':') v)
+                          FROM unnest(CAST(:keys AS text[])) WITH ORDINALITY AS k(key, ord)
+                         ORDER BY k.ord) AS cells
+             FROM tag_sets t
+            WHERE t.id IN (SELECT DISTINCT d.tag_set_id FROM day_facts d)
+         )
+         INSERT INTO attribution_hourly (account_id, day, org_id, product_id, hour, cells, total_usage)
+         SELECT :account, :day, d.org_id, d.product_id, d.hour, c.cells, sum(d.value)
+           FROM day_facts d JOIN cells c ON c.tag_set_id = d.tag_set_id
+          GROUP BY d.org_id, d.product_id, d.hour, c.cells`,
+        params,
+      );
+      const daily = await trx.raw(
+        `INSERT INTO attribution_daily (account_id, day, org_id, product_id, cells, total_usage)
+         SELECT h.account_id, h.day, h.org_id, h.product_id, h.cells, sum(h.total_usage)
+           FROM attribution_hourly h
+          WHERE h.account_id = :account AND h.day = :day
+          GROUP BY h.account_id, h.day, h.org_id, h.product_id, h.cells`,
+        params,
+      );
+      await trx.raw(
+        `INSERT INTO attribution_totals (account_id, day, org_id, product_id, facts, facts_total, rows_total)
+         SELECT :account, :day, coalesce(f.org_id, r.org_id), coalesce(f.product_id, r.product_id),
+                coalesce(f.n, 0), coalesce(f.total, 0), coalesce(r.total, 0)
+           FROM (SELECT f.org_id, f.product_id, count(*)::int AS n, sum(f.value) AS total
+                   FROM usage_facts f
+                  WHERE f.hour >= :start AND f.hour < :end
+                    AND f.org_id IN (SELECT o.id FROM orgs o WHERE o.account_id = :account)
+                  GROUP BY f.org_id, f.product_id) f
+           FULL JOIN (SELECT d.org_id, d.product_id, sum(d.total_usage) AS total
+                        FROM attribution_daily d
+                       WHERE d.account_id = :account AND d.day = :day
+                       GROUP BY d.org_id, d.product_id) r
+             ON r.org_id = f.org_id AND r.product_id = f.product_id`,
+        params,
+      );
+      const mismatches = await totalsMismatches(trx, input.accountId, input.day);
+      if (mismatches.length) {
+        throw new OrgtallyError(
+          ErrorType.ReconciliationMismatch,
+          `attribution of ${input.accountId} ${input.day} does not add up: ${describe(mismatches)}`,
+        );
+      }
+      const { rows: stats } = await trx.raw(
+        `SELECT coalesce(sum(t.facts), 0)::int AS facts,
+                (SELECT max(b.id) FROM ingest_batches b)::text AS watermark,
+                extract(epoch FROM (CAST(:end AS timestamptz) - CAST(:start AS timestamptz)))::int / 3600 AS hours
+           FROM attribution_totals t WHERE t.account_id = :account AND t.day = :day`,
+        params,
+      );
+      const s = stats[0] as { facts: number; watermark: string | null; hours: number };
+      const run = {
+        ...key,
+        tag_keys: tagKeys,
+        tag_keys_from: keysRow?.effective_from ?? null,
+        restated_tags: Boolean(input.restateTags),
+        period_start: start,
+        period_end: end,
+        facts_watermark: s.watermark,
+        facts: s.facts,
+        hourly_rows: hourly.rowCount ?? 0,
+        daily_rows: daily.rowCount ?? 0,
+        attributed_at: trx.fn.now(),
+        files: null,
+        reconciled_at: null,
+      };
+      await trx('attribution_runs').insert(run).onConflict(['account_id', 'day']).merge();
+      await trx('attribution_pending').where(key).delete();
+      return {
+        accountId: input.accountId,
+        day: input.day,
+        tagKeys,
+        periodStart: start.toISOString(),
+        periodEnd: end.toISOString(),
+        hours: s.hours,
+        facts: s.facts,
+        hourlyRows: run.hourly_rows,
+        dailyRows: run.daily_rows,
+        factsWatermark: s.watermark,
+      };
+    },
+    { isolationLevel: 'repeatable read' },
+  );
+}
+
+export async function totalsMismatches(db: Knex, accountId: string, day: string): Promise<Mismatch[]> {
+  return db('attribution_totals as t')
+    .join('orgs as o', 'o.id', 't.org_id')
+    .join('products as p', 'p.id', 't.product_id')
+    .where({ 't.account_id': accountId, 't.day': day })
+    .whereRaw('t.facts_total <> t.rows_total')
+    .select('o.public_id', 'p.code as usage_type', 't.facts_total', 't.rows_total');
+}
+
+export function describe(m: Mismatch[]): string {
+  return m
+    .slice(0, 5)
+    .map((x) => `${x.public_id}/${x.usage_type} facts ${x.facts_total} ≠ rows ${x.rows_total}`)
+    .join('; ')
+    .concat(m.length > 5 ? `; and ${m.length - 5} more` : '');
+}
+
+/** Marks the days a batch touched (in each account's zone) as pending attribution, inside the batch's transaction. */
+export const MARK_PENDING_SQL = `
+  INSERT INTO attribution_pending (account_id, day, batch_id)
+  SELECT DISTINCT x.account_id, (x.hour AT TIME ZONE a.timezone)::date, $2::bigint
+    FROM jsonb_to_recordset($1::jsonb) AS x(account_id text, hour timestamptz)
+    JOIN accounts a ON a.id = x.account_id
+  ON CONFLICT (account_id, day) DO UPDATE
+    SET batch_id = GREATEST(attribution_pending.batch_id, EXCLUDED.batch_id), marked_at = now()`;
+
+export async function pendingDays(db: Knex, accountId: string): Promise<string[]> {
+  const rows = await db('attribution_pending')
+    .where({ account_id: accountId })
+    .orderBy('day')
+    .select(db.raw(`to_char(day, 'YYYY-MM-DD') AS day`));
+  return rows.map((r: { day: string }) => r.day);
+}

@@ -1,0 +1,42 @@
+import { proxyActivities } from '@temporalio/workflow';
+import type { Activities, AttributeResult, ExportedFile } from '../activities';
+import { NON_RETRYABLE } from '../domain/errors';
+
+// Set-based SQL over one day: minutes at most; many quick retries ride out restarts and serialization conflicts.
+const { attributeDay, exportDay, reconcileDay } = proxyActivities<Activities>({
+  startToCloseTimeout: '30 minutes',
+  heartbeatTimeout: '1 minute',
+  retry: {
+    initialInterval: '2 seconds',
+    backoffCoefficient: 2,
+    maximumInterval: '2 minutes',
+    maximumAttempts: 30,
+    nonRetryableErrorTypes: NON_RETRYABLE,
+  },
+});
+
+export interface DailyAttributionInput {
+  accountId: string;
+  /** Calendar day in the account's time zone, YYYY-MM-DD. */
+  day: string;
+  /** Recompute with the newest tag keys instead of those in effect on the day. */
+  restateTags?: boolean;
+}
+
+export interface DailyAttributionResult {
+  attribution: AttributeResult;
+  files: Pick<ExportedFile, 'product' | 'file' | 'rows' | 'sha256'>[];
+  reconciledRows: number;
+}
+
+/** Id `attribution/<account>/<day>`: attribute the day's facts, write the daily TSVs, reconcile them. */
+export async function dailyAttribution(input: DailyAttributionInput): Promise<DailyAttributionResult> {
+  const attribution = await attributeDay(input);
+  const files = await exportDay({ accountId: input.accountId, day: input.day });
+  const { checkedRows } = await reconcileDay({ accountId: input.accountId, day: input.day, files });
+  return {
+    attribution,
+    files: files.map(({ product, file, rows, sha256 }) => ({ product, file, rows, sha256 })),
+    reconciledRows: checkedRows,
+  };
+}
