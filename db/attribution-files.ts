@@ -32,7 +32,10 @@ async function latestRun(db: Knex, accountId: string, day: string) {
   return run as { tag_keys: string[] };
 }
 
-/** The rows of one product's daily file, as a COPY query (literals escaped: COPY takes no parameters). */
+/**
+ * The rows of one product's daily file, as a COPY query (literals escaped: COPY takes no parameters). Ordered in
+ * the C collation, so the bytes do not depend on the database's locale.
+ */
 function fileQuery(
   client: PoolClient,
   accountId: string,
@@ -47,7 +50,7 @@ function fileQuery(
       FROM attribution_hourly h JOIN orgs o ON o.id = h.org_id
      WHERE h.account_id = ${client.escapeLiteral(accountId)} AND h.day = ${client.escapeLiteral(day)}::date
        AND h.product_id = ${Number(productId)}
-     ORDER BY o.public_id, h.hour, h.cells
+     ORDER BY o.public_id COLLATE "C", h.hour, h.cells::text COLLATE "C"
   ) TO STDOUT WITH (FORMAT text, NULL '')`;
 }
 

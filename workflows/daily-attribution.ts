@@ -5,7 +5,7 @@ import { NON_RETRYABLE } from '../domain/errors';
 // Set-based SQL over one day: minutes at most; many quick retries ride out restarts and serialization conflicts.
 const { attributeDay, exportDay, reconcileDay } = proxyActivities<Activities>({
   startToCloseTimeout: '30 minutes',
-  heartbeatTimeout: '1 minute',
+  heartbeatTimeout: '20 seconds', // activities heartbeat every 5 s: a dead worker's task is retried within 20 s
   retry: {
     initialInterval: '2 seconds',
     backoffCoefficient: 2,

@@ -34,7 +34,7 @@ export async function testWorker(
   env: Record<string, string> = {},
 ): Promise<{ worker: Worker; config: Config; taskQueue: string; close: () => Promise<void> }> {
   const { address, bundle } = testTemporal();
-  const taskQueue = `test-${randomBytes(4).toString('hex')}`;
+  const taskQueue = env.TEMPORAL_TASK_QUEUE ?? `test-${randomBytes(4).toString('hex')}`;
   const config = parseConfig({ ...env, TEMPORAL_TASK_QUEUE: taskQueue });
   const { worker, connection } = await createWorker({
     config,
