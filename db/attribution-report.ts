@@ -21,7 +21,9 @@ export async function attributionRows(
     .join('orgs as o', 'o.id', 'h.org_id')
     .join('products as p', 'p.id', 'h.product_id')
     .where({ 'h.account_id': q.accountId, 'h.day': q.day })
-    .modify((b) => (q.product ? b.where('p.code', q.product) : b))
+    .modify((b) => {
+      if (q.product) b.where('p.code', q.product);
+    })
     .orderBy([{ column: 'p.code' }, { column: 'o.public_id' }, { column: 'h.hour' }, { column: 'h.cells' }])
     .select(
       'o.public_id',

@@ -43,7 +43,9 @@ export async function attributeDay(db: Knex, input: AttributeInput): Promise<Att
       if (!account) throw new OrgtallyError(ErrorType.UnknownAccount, `no account "${input.accountId}"`);
       const keysRow = await trx('attribution_tag_keys')
         .where({ account_id: input.accountId })
-        .modify((q) => (input.restateTags ? q : q.where('effective_from', '<=', input.day)))
+        .modify((q) => {
+          if (!input.restateTags) q.where('effective_from', '<=', input.day);
+        })
         .orderBy('effective_from', 'desc')
         .first('tag_keys', trx.raw(`to_char(effective_from, 'YYYY-MM-DD') AS effective_from`));
       const tagKeys: string[] = keysRow?.tag_keys ?? [];

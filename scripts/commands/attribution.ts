@@ -113,7 +113,7 @@ export function registerAttribution(run: Command, report: Command): void {
       if (!res)
         throw new Error(`${o.account} ${o.day} has not been attributed: run \`orgtally run attribution\``);
       if (o.format === 'json') {
-        for (const { cells: _cells, ...r } of res.rows) console.log(JSON.stringify(r));
+        for (const { cells, ...r } of res.rows) console.log(JSON.stringify(r));
       } else if (o.format === 'tsv') {
         console.log(`usage_type\t${dailyHeader(res.tagKeys)}`);
         for (const r of res.rows) {
