@@ -8,7 +8,11 @@ import { DAY_MS } from '../domain/time';
 import { loadConfig, PROJECT_ROOT } from '../infra/config';
 import { createDb } from '../infra/db';
 import { resolveEndpoints, stackDown, stackStatus, stackUp } from '../infra/stack';
+import type { Client } from '@temporalio/client';
+import type { Knex } from 'knex';
+import { pendingDays } from '../db/attribution';
 import { connectClient, workflowIds } from '../infra/temporal';
+import { runAttribution } from './commands/attribution';
 import { createWorker } from '../worker/worker';
 import type { IngestDropFolderResult } from '../workflows/ingest-drop-folder';
 import { table } from './context';
@@ -63,21 +67,13 @@ async function main(): Promise<void> {
       `${files.length} files, ${files.reduce((n, f) => n + f.records, 0).toLocaleString('en-US')} records in ${config.dropDir}`,
     );
 
-    step('Workflow ingestDropFolder (worker in this process)');
     const { worker, connection } = await createWorker({ config, temporalAddress: ep.temporalAddress, db });
     const client = await connectClient(ep.temporalAddress, config.temporalNamespace);
-    const asOf = new Date(asOfMs).toISOString();
-    const workflowId = `${workflowIds.ingestDropFolder(asOf)}/demo-${Date.now()}`;
-    const started = Date.now();
-    let result: IngestDropFolderResult;
     try {
-      result = await worker.runUntil(
-        client.workflow.execute('ingestDropFolder', {
-          taskQueue: config.taskQueue,
-          workflowId,
-          args: [{ asOf }],
-        }),
-      );
+      await worker.runUntil(async () => {
+        await ingestPhase(client, config.taskQueue, asOfMs);
+        await attributionPhase(db, client, config.taskQueue, config.outputDir);
+      });
     } finally {
       // On Ctrl-C the process exits from the SIGINT handler; closing the client under a pending poll would throw.
       if (!interrupted) {
@@ -85,28 +81,6 @@ async function main(): Promise<void> {
         await connection.close();
       }
     }
-    const secs = (Date.now() - started) / 1000;
-    log(`${workflowId} finished in ${secs.toFixed(1)} s`);
-    log(
-      table(
-        result.files.map((f) =>
-          f.outcome === 'processed'
-            ? {
-                file: f.name,
-                read: f.records_read,
-                accepted: f.accepted,
-                quarantined: f.quarantined,
-                note: f.duplicate_batch ? 'already ingested: nothing changed' : '',
-              }
-            : { file: f.name, note: f.outcome === 'failed' ? `failed: ${f.error}` : 'moved by another run' },
-        ),
-        ['file', 'read', 'accepted', 'quarantined', 'note'],
-      ),
-    );
-    log(
-      `this run: ${result.accepted.toLocaleString('en-US')} accepted, ${result.quarantined} quarantined, ` +
-        `${result.duplicates} duplicate file(s), ${result.failed} failed (${Math.round(result.accepted / secs).toLocaleString('en-US')} records/s)`,
-    );
 
     step('What is loaded (all batches)');
     const { rows } = await db.raw(`
@@ -132,6 +106,81 @@ async function main(): Promise<void> {
       }
     }
   }
+}
+
+/** Runs ingestDropFolder over the sample files and prints what each file gave. */
+async function ingestPhase(client: Client, taskQueue: string, asOfMs: number): Promise<void> {
+  step('Workflow ingestDropFolder (worker in this process)');
+  const asOf = new Date(asOfMs).toISOString();
+  const workflowId = `${workflowIds.ingestDropFolder(asOf)}/demo-${Date.now()}`;
+  const started = Date.now();
+  const result: IngestDropFolderResult = await client.workflow.execute('ingestDropFolder', {
+    taskQueue,
+    workflowId,
+    args: [{ asOf }],
+  });
+  const secs = (Date.now() - started) / 1000;
+  log(`${workflowId} finished in ${secs.toFixed(1)} s`);
+  log(
+    table(
+      result.files.map((f) =>
+        f.outcome === 'processed'
+          ? {
+              file: f.name,
+              read: f.records_read,
+              accepted: f.accepted,
+              quarantined: f.quarantined,
+              note: f.duplicate_batch ? 'already ingested: nothing changed' : '',
+            }
+          : { file: f.name, note: f.outcome === 'failed' ? `failed: ${f.error}` : 'moved by another run' },
+      ),
+      ['file', 'read', 'accepted', 'quarantined', 'note'],
+    ),
+  );
+  log(
+    `this run: ${result.accepted.toLocaleString('en-US')} accepted, ${result.quarantined} quarantined, ` +
+      `${result.duplicates} duplicate file(s), ${result.failed} failed (${Math.round(result.accepted / secs).toLocaleString('en-US')} records/s)`,
+  );
+}
+
+/** Attributes every day the ingest marked pending, through dailyAttribution workflows, four at a time. */
+async function attributionPhase(
+  db: Knex,
+  client: Client,
+  taskQueue: string,
+  outputDir: string,
+): Promise<void> {
+  step('Workflow dailyAttribution for every pending day');
+  const days = await pendingDays(db, 'acme');
+  const started = Date.now();
+  let facts = 0;
+  let rows = 0;
+  let files = 0;
+  await runAttribution(client, taskQueue, 'acme', days, {
+    wait: true,
+    concurrency: 4,
+    onDone: (_day, r) => {
+      facts += r.attribution.facts;
+      rows += r.attribution.hourlyRows;
+      files += r.files.length;
+    },
+  });
+  const secs = (Date.now() - started) / 1000;
+  log(
+    `${days.length} days attributed in ${secs.toFixed(1)} s: ${facts.toLocaleString('en-US')} facts → ` +
+      `${rows.toLocaleString('en-US')} hourly rows, ${files} TSV files written and reconciled`,
+  );
+  log(`daily TSVs: ${path.join(outputDir, 'acme', 'attribution')} (daily_<product>_<YYYY-MM-DD>.tsv)`);
+  const month = days.length ? (days[days.length - 1] as string).slice(0, 7) : '';
+  const { rows: top } = await db.raw(
+    `SELECT coalesce(d.cells[1], '') AS team, coalesce(d.cells[2], '') AS env, coalesce(d.cells[3], '') AS service,
+            trim_scale(round(sum(d.total_usage), 3))::text AS gb, count(DISTINCT d.org_id) AS orgs
+       FROM attribution_daily d JOIN products p ON p.id = d.product_id
+      WHERE d.account_id = 'acme' AND p.code = 'logs_ingested_bytes' AND to_char(d.day, 'YYYY-MM') = ?
+      GROUP BY d.cells ORDER BY sum(d.total_usage) DESC LIMIT 8`,
+    [month],
+  );
+  log(`\ntop tag combinations for logs_ingested_bytes in ${month} (GB; blank = untagged):\n${table(top)}`);
 }
 
 /** Complete past months as one file each, this month's complete days one file each, plus CSV/TSV and bad feeds. */
