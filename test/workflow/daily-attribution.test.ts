@@ -1,4 +1,5 @@
 import type { Client } from '@temporalio/client';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import type { Knex } from 'knex';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -110,6 +111,10 @@ describe('dailyAttribution on a real Temporal server', () => {
     const run = await db('attribution_runs').where({ account_id: 'acme', day: D }).first();
     expect(run.reconciled_at).not.toBeNull();
     expect(run.files.find((f: { product: string }) => f.product === 'infra_hosts').rows).toBe(7);
+    if (process.env.ORGTALLY_RECORD_HISTORY) {
+      const history = await client.workflow.getHandle(`attribution/acme/${D}`).fetchHistory();
+      fs.writeFileSync(path.join(__dirname, '../replay/histories/daily-attribution.json'), historyToJSON(history));
+    }
   });
 
   it('a day attributed twice gives byte-identical files and the same rows', async () => {
