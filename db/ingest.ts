@@ -112,12 +112,10 @@ export async function ingestBatch(db: Knex, input: IngestInput): Promise<IngestR
     let quarantine: string[] = [];
     const flushQuarantine = async () => {
       if (!quarantine.length) return;
-      await endCopy(facts);
-      const q = client.query(
-        copyFrom('COPY quarantine (batch_id, file, line, reason, detail, raw) FROM STDIN'),
-      );
+      await finishCopy(facts);
+      const q = startCopy('COPY quarantine (batch_id, file, line, reason, detail, raw) FROM STDIN');
       await write(q, quarantine.join(''));
-      await endCopy(q);
+      await finishCopy(q);
       quarantine = [];
       facts = startCopy(FACTS_COPY);
     };
