@@ -59,14 +59,15 @@ export async function attributeDay(db: Knex, input: AttributeInput): Promise<Att
         await trx(t).where(key).delete();
 
       const params = { account: input.accountId, day: input.day, start, end, keys: tagKeys };
-      // Cells are computed once per distinct tag set of the day, then facts are grouped by them.
+      // Cells are computed once per distinct tag set of the day (MATERIALIZED: inlined, Postgres evaluated them once
+      // per fact row, 14 M times on the benchmark day), then facts are grouped by them and inserted in key order.
       const hourly = await trx.raw(
         `WITH day_facts AS (
            SELECT f.org_id, f.product_id, f.hour, f.tag_set_id, f.value
              FROM usage_facts f
             WHERE f.hour >= :start AND f.hour < :end
               AND f.org_id IN (SELECT o.id FROM orgs o WHERE o.account_id = :account)
-         ), cells AS (
+         ), cells AS MATERIALIZED (
            SELECT t.id AS tag_set_id,
                   ARRAY(SELECT (SELECT string_agg(CASE WHEN v.value = '' THEN '<empty>' ELSE v.value END, '|' ORDER BY v.value)
                                   FROM (SELECT substr(tag, length(k.key) + 2) AS value
@@ -80,7 +81,8 @@ export async function attributeDay(db: Knex, input: AttributeInput): Promise<Att
          INSERT INTO attribution_hourly (account_id, day, org_id, product_id, hour, cells, total_usage)
          SELECT :account, :day, d.org_id, d.product_id, d.hour, c.cells, sum(d.value)
            FROM day_facts d JOIN cells c ON c.tag_set_id = d.tag_set_id
-          GROUP BY d.org_id, d.product_id, d.hour, c.cells`,
+          GROUP BY d.org_id, d.product_id, d.hour, c.cells
+          ORDER BY d.org_id, d.product_id, d.hour, c.cells`,
         params,
       );
       const daily = await trx.raw(
