@@ -113,7 +113,10 @@ describe('dailyAttribution on a real Temporal server', () => {
     expect(run.files.find((f: { product: string }) => f.product === 'infra_hosts').rows).toBe(7);
     if (process.env.ORGTALLY_RECORD_HISTORY) {
       const history = await client.workflow.getHandle(`attribution/acme/${D}`).fetchHistory();
-      fs.writeFileSync(path.join(__dirname, '../replay/histories/daily-attribution.json'), historyToJSON(history));
+      fs.writeFileSync(
+        path.join(__dirname, '../replay/histories/daily-attribution.json'),
+        historyToJSON(history),
+      );
     }
   });
 
