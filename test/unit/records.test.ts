@@ -31,6 +31,7 @@ describe('validateRecord: accepted records', () => {
   it('returns the internal ids, the truncated hour, normalized tags and the exact value', () => {
     expect(validateRecord(good, catalog, window)).toEqual({
       ok: true,
+      accountId: 'acme',
       orgId: 11,
       productId: 101,
       hourMs: Date.UTC(2026, 2, 5, 14),
