@@ -12,12 +12,20 @@ import { prng, writeRecords, type SampleRecord } from '../scripts/lib/sample-dat
 import { median, timeIt, type BenchLine } from './lib';
 
 /** An account of `orgs` orgs × `products` products × `tagSets` tag sets, enough hours for `records` records. */
-export function benchSpec(orgs: number, products: number) {
+export function benchSpec(
+  orgs: number,
+  products: number,
+  { accountId = 'bench', orgPrefix = 'b-org' }: { accountId?: string; orgPrefix?: string } = {},
+) {
   const spec = {
-    account: { id: 'bench', name: 'Bench MSP' },
+    account: { id: accountId, name: 'Bench MSP' },
     orgs: [
-      { id: 'bench', name: 'Bench MSP' },
-      ...Array.from({ length: orgs }, (_, i) => ({ id: `b-org-${i}`, name: `Org ${i}`, parent: 'bench' })),
+      { id: accountId, name: 'Bench MSP' },
+      ...Array.from({ length: orgs }, (_, i) => ({
+        id: `${orgPrefix}-${i}`,
+        name: `Org ${i}`,
+        parent: accountId,
+      })),
     ],
     products: Array.from({ length: products }, (_, i) => ({
       code: `product_${i}`,

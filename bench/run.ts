@@ -1,30 +1,46 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { parseArgs } from 'node:util';
 import { ensureDatabase, migrateLatest } from '../db/migrate';
 import { loadConfig, PROJECT_ROOT } from '../infra/config';
 import { createDb } from '../infra/db';
 import { startEmbeddedPostgres, stopEmbeddedPostgres } from '../infra/embedded-postgres';
 import { freePort } from '../infra/process';
+import { benchAttribution, benchExport, loadAttributionData, type AttributionData } from './attribution';
 import { benchIngest } from './ingest';
 import { machine, type BenchLine } from './lib';
 
+/** attribution: one day of one account, orgs × products × 24 hours × tag sets facts. */
 const SCALES = {
-  small: { ingestRecords: 100_000, runs: 3 },
-  medium: { ingestRecords: 1_000_000, runs: 3 },
-  large: { ingestRecords: 5_000_000, runs: 3 },
+  small: { ingestRecords: 100_000, attribution: { orgs: 100, products: 10, tagSets: 10 }, runs: 3 },
+  medium: { ingestRecords: 1_000_000, attribution: { orgs: 1_000, products: 20, tagSets: 10 }, runs: 3 },
+  large: { ingestRecords: 5_000_000, attribution: { orgs: 2_000, products: 20, tagSets: 10 }, runs: 3 },
 } as const;
 
+const LINES = ['ingest', 'attribution', 'export'] as const;
+type LineName = (typeof LINES)[number];
+
 /**
- * `npm run bench [-- --scale small|medium|large]`: each hot path next to its physical floor, on the same Postgres
- * and data, several runs, median. Uses a scratch database `orgtally_bench` (DATABASE_URL's server, else an
- * embedded Postgres of its own). Writes a Markdown table and JSON under out/bench/.
+ * `npm run bench [-- --scale small|medium|large] [--only ingest,attribution,export]`: each hot path next to its
+ * physical floor, on the same Postgres and data, several runs, median. Uses a scratch database `orgtally_bench`
+ * (DATABASE_URL's server, else an embedded Postgres of its own). Writes a Markdown table and JSON under out/bench/.
  */
 async function main(): Promise<void> {
-  const args = process.argv.slice(2);
-  const scaleName = (args[args.indexOf('--scale') + 1] ?? 'small') as keyof typeof SCALES;
-  const scale = args.includes('--scale') ? SCALES[scaleName] : SCALES.small;
-  if (!scale) throw new Error(`--scale must be one of ${Object.keys(SCALES).join(', ')}`);
-  const name = args.includes('--scale') ? scaleName : 'small';
+  const { values } = parseArgs({
+    options: {
+      scale: { type: 'string', default: 'small' },
+      only: { type: 'string', default: LINES.join(',') },
+    },
+  });
+  if (!Object.hasOwn(SCALES, values.scale)) {
+    throw new Error(`--scale must be one of ${Object.keys(SCALES).join(', ')}`);
+  }
+  const name = values.scale as keyof typeof SCALES;
+  const scale = SCALES[name];
+  const only = new Set(values.only.split(',').map((s) => s.trim()));
+  const unknown = [...only].filter((l) => !(LINES as readonly string[]).includes(l));
+  if (unknown.length) throw new Error(`--only takes ${LINES.join(', ')}; not ${unknown.join(', ')}`);
+  const selected = (l: LineName) => only.has(l);
   const config = loadConfig();
   const log = (s: string) => process.stdout.write(`${s}\n`);
   const workDir = path.join(config.outputDir, 'bench');
@@ -50,7 +66,17 @@ async function main(): Promise<void> {
       const m = await machine(db);
       log(`scale ${name}; ${JSON.stringify(m)}`);
       const lines: BenchLine[] = [];
-      lines.push(await benchIngest(db, { records: scale.ingestRecords, runs: scale.runs, workDir, log }));
+      if (selected('ingest')) {
+        lines.push(await benchIngest(db, { records: scale.ingestRecords, runs: scale.runs, workDir, log }));
+      }
+      // attribution and export share one day of facts, loaded set-based after the ingest line's data is gone.
+      let data: AttributionData | undefined;
+      if (selected('attribution') || selected('export'))
+        data = await loadAttributionData(db, scale.attribution, log);
+      if (data && selected('attribution'))
+        lines.push(await benchAttribution(db, data, { runs: scale.runs, log }));
+      if (data && selected('export'))
+        lines.push(await benchExport(db, data, { runs: scale.runs, workDir, log }));
       const md = [
         `# orgtally benchmark (${name})`,
         '',
@@ -71,7 +97,10 @@ async function main(): Promise<void> {
         JSON.stringify({ scale: name, machine: m, lines }, null, 2),
       );
       log(`\n${md}\n\nwritten to ${path.join(workDir, `bench-${name}.md`)} and .json`);
-      await db.raw('TRUNCATE ingest_batches, usage_facts CASCADE');
+      await db.raw(
+        `TRUNCATE ingest_batches, usage_facts, attribution_hourly, attribution_daily, attribution_totals,
+           attribution_runs, attribution_pending CASCADE`,
+      );
     } finally {
       await db.destroy();
     }
