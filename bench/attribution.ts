@@ -9,7 +9,7 @@ import { applyAccountSpec } from '../db/accounts';
 import { attributeDay } from '../db/attribution';
 import { exportDay } from '../db/attribution-files';
 import { benchSpec } from './ingest';
-import { median, timeIt, type BenchLine } from './lib';
+import { benchLine, timeIt, type BenchLine } from './lib';
 
 /** One day of one account: `orgs` × `products` × 24 hours × `tagSets` facts. */
 export interface AttributionScale {
@@ -208,18 +208,7 @@ export async function benchAttribution(
       `  run ${i + 1}: attributeDay ${runs[i]?.toFixed(0)} ms, INSERT … SELECT ${floors[i]?.toFixed(0)} ms (same rows: ${got})`,
     );
   }
-  const figure = median(runs),
-    floor = median(floors);
-  return {
-    path: 'attribution (facts → attribution_hourly)',
-    rows: data.facts,
-    figure_ms: figure,
-    floor_ms: floor,
-    ratio: figure / floor,
-    rows_per_s: Math.round(data.facts / (figure / 1000)),
-    runs_ms: runs,
-    floor_runs_ms: floors,
-  };
+  return benchLine('attribution (facts → attribution_hourly)', data.facts, runs, floors);
 }
 
 /** sha256 and size of files read one after another, each without its first line when `skipHeader`. */
@@ -306,16 +295,5 @@ export async function benchExport(
       `  run ${i + 1}: exportDay ${runs[i]?.toFixed(0)} ms (${files.length} files), COPY TO ${floors[i]?.toFixed(0)} ms (same ${raw.bytes} bytes: sha256 ${raw.sha256.slice(0, 12)})`,
     );
   }
-  const figure = median(runs),
-    floor = median(floors);
-  return {
-    path: 'export (attribution_hourly → TSV)',
-    rows: data.hourlyRows,
-    figure_ms: figure,
-    floor_ms: floor,
-    ratio: figure / floor,
-    rows_per_s: Math.round(data.hourlyRows / (figure / 1000)),
-    runs_ms: runs,
-    floor_runs_ms: floors,
-  };
+  return benchLine('export (attribution_hourly → TSV)', data.hourlyRows, runs, floors);
 }

@@ -9,7 +9,7 @@ import { applyAccountSpec } from '../db/accounts';
 import { validateSpec } from '../domain/spec';
 import { HOUR_MS } from '../domain/time';
 import { prng, writeRecords, type SampleRecord } from '../scripts/lib/sample-data';
-import { median, timeIt, type BenchLine } from './lib';
+import { benchLine, timeIt, type BenchLine } from './lib';
 
 /** An account of `orgs` orgs × `products` products × `tagSets` tag sets, enough hours for `records` records. */
 export function benchSpec(
@@ -145,16 +145,5 @@ export async function benchIngest(
     if (!batch) throw new Error('no batch');
     opts.log(`  run ${i + 1}: ingest ${ms.toFixed(0)} ms, raw COPY ${floors[i]?.toFixed(0)} ms`);
   }
-  const figure = median(runs),
-    floor = median(floors);
-  return {
-    path: 'ingest (NDJSON → usage_facts)',
-    rows: n,
-    figure_ms: figure,
-    floor_ms: floor,
-    ratio: figure / floor,
-    rows_per_s: Math.round(n / (figure / 1000)),
-    runs_ms: runs,
-    floor_runs_ms: floors,
-  };
+  return benchLine('ingest (NDJSON → usage_facts)', n, runs, floors);
 }

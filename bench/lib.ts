@@ -18,6 +18,22 @@ export const median = (xs: number[]) => {
   return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
 };
 
+/** A result line from every run's figure and floor: medians, their ratio, throughput of the figure. */
+export function benchLine(path: string, rows: number, runs: number[], floors: number[]): BenchLine {
+  const figure = median(runs);
+  const floor = median(floors);
+  return {
+    path,
+    rows,
+    figure_ms: figure,
+    floor_ms: floor,
+    ratio: figure / floor,
+    rows_per_s: Math.round(rows / (figure / 1000)),
+    runs_ms: runs,
+    floor_runs_ms: floors,
+  };
+}
+
 export async function timeIt(fn: () => Promise<unknown>): Promise<number> {
   const t = process.hrtime.bigint();
   await fn();
