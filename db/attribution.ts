@@ -59,56 +59,84 @@ export async function attributeDay(db: Knex, input: AttributeInput): Promise<Att
         await trx(t).where(key).delete();
 
       const params = { account: input.accountId, day: input.day, start, end, keys: tagKeys };
-      // Cells are computed once per distinct tag set of the day (MATERIALIZED: inlined, Postgres evaluated them once
-      // per fact row, 14 M times on the benchmark day), then facts are grouped by them and inserted in key order.
-      const hourly = await trx.raw(
-        `WITH day_facts AS (
-           SELECT f.org_id, f.product_id, f.hour, f.tag_set_id, f.value
-             FROM usage_facts f
-            WHERE f.hour >= :start AND f.hour < :end
-              AND f.org_id IN (SELECT o.id FROM orgs o WHERE o.account_id = :account)
-         ), cells AS MATERIALIZED (
-           SELECT t.id AS tag_set_id,
-                  ARRAY(SELECT (SELECT string_agg(CASE WHEN v.value = '' THEN '<empty>' ELSE v.value END, '|' ORDER BY v.value)
-                                  FROM (SELECT substr(tag, length(k.key) + 2) AS value
-                                          FROM unnest(t.tags) AS tag
-                                         WHERE left(tag, length(k.key) + 1) = k.key || ':') v)
-                          FROM unnest(CAST(:keys AS text[])) WITH ORDINALITY AS k(key, ord)
-                         ORDER BY k.ord) AS cells
-             FROM tag_sets t
-            WHERE t.id IN (SELECT DISTINCT d.tag_set_id FROM day_facts d)
-         )
-         INSERT INTO attribution_hourly (account_id, day, org_id, product_id, hour, cells, total_usage)
-         SELECT :account, :day, d.org_id, d.product_id, d.hour, c.cells, sum(d.value)
-           FROM day_facts d JOIN cells c ON c.tag_set_id = d.tag_set_id
-          GROUP BY d.org_id, d.product_id, d.hour, c.cells
-          ORDER BY d.org_id, d.product_id, d.hour, c.cells`,
+      // The day's facts are summed once per (org, product, tag set) (~20× fewer rows than facts on the benchmark
+      // day); cells are computed once per distinct tag set. Hourly rows come from the facts, daily rows and the facts
+      // side of the totals from the sums, and the totals check compares all three.
+      await trx.raw(
+        `CREATE TEMP TABLE day_sums ON COMMIT DROP AS
+         SELECT f.org_id, f.product_id, f.tag_set_id, count(*)::int AS n, sum(f.value) AS total
+           FROM usage_facts f
+          WHERE f.hour >= :start AND f.hour < :end
+            AND f.org_id IN (SELECT o.id FROM orgs o WHERE o.account_id = :account)
+          GROUP BY f.org_id, f.product_id, f.tag_set_id`,
         params,
       );
+      await trx.raw(
+        `CREATE TEMP TABLE day_cells ON COMMIT DROP AS
+         SELECT t.id AS tag_set_id,
+                ARRAY(SELECT (SELECT string_agg(CASE WHEN v.value = '' THEN '<empty>' ELSE v.value END, '|' ORDER BY v.value)
+                                FROM (SELECT substr(tag, length(k.key) + 2) AS value
+                                        FROM unnest(t.tags) AS tag
+                                       WHERE left(tag, length(k.key) + 1) = k.key || ':') v)
+                        FROM unnest(CAST(:keys AS text[])) WITH ORDINALITY AS k(key, ord)
+                       ORDER BY k.ord) AS cells
+           FROM tag_sets t
+          WHERE t.id IN (SELECT DISTINCT s.tag_set_id FROM day_sums s)`,
+        params,
+      );
+      await trx.raw('ANALYZE day_cells');
+      await trx.raw(
+        `CREATE TEMP TABLE hourly_sums ON COMMIT DROP AS
+         WITH ins AS (
+           INSERT INTO attribution_hourly (account_id, day, org_id, product_id, hour, cells, total_usage)
+           SELECT :account, :day, f.org_id, f.product_id, f.hour, c.cells, sum(f.value)
+             FROM usage_facts f JOIN day_cells c ON c.tag_set_id = f.tag_set_id
+            WHERE f.hour >= :start AND f.hour < :end
+              AND f.org_id IN (SELECT o.id FROM orgs o WHERE o.account_id = :account)
+            GROUP BY f.org_id, f.product_id, f.hour, c.cells
+            ORDER BY f.org_id, f.product_id, f.hour, c.cells
+           RETURNING org_id, product_id, total_usage)
+         SELECT i.org_id, i.product_id, count(*)::int AS n, sum(i.total_usage) AS total
+           FROM ins i GROUP BY i.org_id, i.product_id`,
+        params,
+      );
+      const { rows: hourlyCount } = await trx.raw('SELECT coalesce(sum(n), 0)::int AS n FROM hourly_sums');
       const daily = await trx.raw(
         `INSERT INTO attribution_daily (account_id, day, org_id, product_id, cells, total_usage)
-         SELECT h.account_id, h.day, h.org_id, h.product_id, h.cells, sum(h.total_usage)
-           FROM attribution_hourly h
-          WHERE h.account_id = :account AND h.day = :day
-          GROUP BY h.account_id, h.day, h.org_id, h.product_id, h.cells`,
+         SELECT :account, :day, s.org_id, s.product_id, c.cells, sum(s.total)
+           FROM day_sums s JOIN day_cells c ON c.tag_set_id = s.tag_set_id
+          GROUP BY s.org_id, s.product_id, c.cells`,
         params,
       );
       await trx.raw(
         `INSERT INTO attribution_totals (account_id, day, org_id, product_id, facts, facts_total, rows_total)
-         SELECT :account, :day, coalesce(f.org_id, r.org_id), coalesce(f.product_id, r.product_id),
-                coalesce(f.n, 0), coalesce(f.total, 0), coalesce(r.total, 0)
-           FROM (SELECT f.org_id, f.product_id, count(*)::int AS n, sum(f.value) AS total
-                   FROM usage_facts f
-                  WHERE f.hour >= :start AND f.hour < :end
-                    AND f.org_id IN (SELECT o.id FROM orgs o WHERE o.account_id = :account)
-                  GROUP BY f.org_id, f.product_id) f
-           FULL JOIN (SELECT d.org_id, d.product_id, sum(d.total_usage) AS total
-                        FROM attribution_daily d
-                       WHERE d.account_id = :account AND d.day = :day
-                       GROUP BY d.org_id, d.product_id) r
-             ON r.org_id = f.org_id AND r.product_id = f.product_id`,
+         SELECT :account, :day, coalesce(f.org_id, h.org_id), coalesce(f.product_id, h.product_id),
+                coalesce(f.n, 0), coalesce(f.total, 0), coalesce(h.total, 0)
+           FROM (SELECT s.org_id, s.product_id, sum(s.n)::int AS n, sum(s.total) AS total
+                   FROM day_sums s GROUP BY s.org_id, s.product_id) f
+           FULL JOIN hourly_sums h ON h.org_id = f.org_id AND h.product_id = f.product_id`,
         params,
       );
+      // The daily rows must add up to the same totals as the hourly rows they summarize.
+      const { rows: dailyOff } = await trx.raw(
+        `SELECT o.public_id, p.code AS usage_type, coalesce(h.total, 0)::text AS facts_total,
+                coalesce(d.total, 0)::text AS rows_total
+           FROM hourly_sums h
+           FULL JOIN (SELECT x.org_id, x.product_id, sum(x.total_usage) AS total
+                        FROM attribution_daily x WHERE x.account_id = :account AND x.day = :day
+                       GROUP BY x.org_id, x.product_id) d
+             ON d.org_id = h.org_id AND d.product_id = h.product_id
+           JOIN orgs o ON o.id = coalesce(h.org_id, d.org_id)
+           JOIN products p ON p.id = coalesce(h.product_id, d.product_id)
+          WHERE coalesce(h.total, 0) <> coalesce(d.total, 0)`,
+        params,
+      );
+      if (dailyOff.length) {
+        throw new OrgtallyError(
+          ErrorType.ReconciliationMismatch,
+          `daily rows of ${input.accountId} ${input.day} do not add up to the hourly rows: ${describe(dailyOff)}`,
+        );
+      }
       const mismatches = await totalsMismatches(trx, input.accountId, input.day);
       if (mismatches.length) {
         throw new OrgtallyError(
@@ -133,7 +161,7 @@ export async function attributeDay(db: Knex, input: AttributeInput): Promise<Att
         period_end: end,
         facts_watermark: s.watermark,
         facts: s.facts,
-        hourly_rows: hourly.rowCount ?? 0,
+        hourly_rows: Number(hourlyCount[0]?.n ?? 0),
         daily_rows: daily.rowCount ?? 0,
         attributed_at: trx.fn.now(),
         files: null,
