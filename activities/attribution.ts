@@ -1,4 +1,3 @@
-import { Context } from '@temporalio/activity';
 import type { Knex } from 'knex';
 import { attributeDay as attribute, type AttributeInput, type AttributeResult } from '../db/attribution';
 import {
@@ -8,7 +7,7 @@ import {
 } from '../db/attribution-files';
 import { isDay } from '../domain/attribution';
 import { ErrorType, OrgtallyError } from '../domain/errors';
-import { asActivity } from './failures';
+import { asActivity, withHeartbeat } from './failures';
 
 export interface AttributionDeps {
   db: Knex;
@@ -18,16 +17,6 @@ export interface AttributionDeps {
 function checkDay(input: { accountId: string; day: string }): void {
   if (!isDay(input.day))
     throw new OrgtallyError(ErrorType.InvalidInput, `day "${input.day}" is not YYYY-MM-DD`);
-}
-
-/** Keeps a long SQL step visibly alive to Temporal (heartbeat timeout), so a dead worker is noticed quickly. */
-async function withHeartbeat<T>(fn: () => Promise<T>): Promise<T> {
-  const timer = setInterval(() => Context.current().heartbeat(), 5_000);
-  try {
-    return await fn();
-  } finally {
-    clearInterval(timer);
-  }
 }
 
 export function attributionActivities(deps: AttributionDeps) {

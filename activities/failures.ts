@@ -1,4 +1,4 @@
-import { ApplicationFailure } from '@temporalio/activity';
+import { ApplicationFailure, Context } from '@temporalio/activity';
 import { NON_RETRYABLE, OrgtallyError } from '../domain/errors';
 
 /** Runs an activity body; an OrgtallyError becomes an ApplicationFailure of its catalogue type (cause kept). */
@@ -15,5 +15,15 @@ export async function asActivity<T>(fn: () => Promise<T>): Promise<T> {
       });
     }
     throw err;
+  }
+}
+
+/** Keeps a long step visibly alive to Temporal (heartbeat timeout), so a dead worker is noticed quickly. */
+export async function withHeartbeat<T>(fn: () => Promise<T>): Promise<T> {
+  const timer = setInterval(() => Context.current().heartbeat(), 5_000);
+  try {
+    return await fn();
+  } finally {
+    clearInterval(timer);
   }
 }

@@ -1,5 +1,8 @@
 import type { Knex } from 'knex';
+import type { OutgoingMail } from '../infra/mail';
 import { attributionActivities } from './attribution';
+import { deliveryActivities } from './deliveries';
+import { monthEndActivities } from './month-end';
 import { ingestDropFile, listDropFolder } from './drop-folder';
 
 export interface ActivityDeps {
@@ -7,6 +10,15 @@ export interface ActivityDeps {
   dropDir: string;
   outputDir: string;
   retentionDays: number;
+  smtpUrl: string | undefined;
+  mailFrom: string;
+  /** Replaces the SMTP transport (tests that count attempts). */
+  send?: (smtpUrl: string, mail: OutgoingMail) => Promise<{ response: string }>;
+}
+
+/** The domain of the From address: Message-IDs are minted under it. */
+export function mailDomain(mailFrom: string): string {
+  return /@([^>\s]+)/.exec(mailFrom)?.[1] ?? 'orgtally.localhost';
 }
 
 /** Every activity, built over injected dependencies; the worker is the only caller. */
@@ -15,6 +27,8 @@ export function createActivities(deps: ActivityDeps) {
     listDropFolder: listDropFolder(deps),
     ingestDropFile: ingestDropFile(deps),
     ...attributionActivities(deps),
+    ...monthEndActivities({ ...deps, mailDomain: mailDomain(deps.mailFrom) }),
+    ...deliveryActivities(deps),
   };
 }
 
@@ -22,3 +36,7 @@ export type Activities = ReturnType<typeof createActivities>;
 export type { DropFileInput, DropFileResult } from './drop-folder';
 export type { AttributeInput, AttributeResult } from '../db/attribution';
 export type { ExportedFile } from '../db/attribution-files';
+export type { CloseInput, CloseResult, MonthDays } from '../db/month-end';
+export type { WrittenFile } from '../db/month-end-report';
+export type { VersionRef } from './month-end';
+export type { DeliveryResult } from './deliveries';

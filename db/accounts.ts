@@ -36,12 +36,22 @@ export async function applyAccountSpec(
         name: a.name,
         timezone: a.timezone,
         lateness_hours: lateness,
+        p99_drop_percent: a.p99_drop_percent,
       });
       changes.push(`account ${a.id}: created`);
-    } else if (cur.name !== a.name || cur.timezone !== a.timezone || cur.lateness_hours !== lateness) {
-      await trx('accounts')
-        .where({ id: a.id })
-        .update({ name: a.name, timezone: a.timezone, lateness_hours: lateness, updated_at: trx.fn.now() });
+    } else if (
+      cur.name !== a.name ||
+      cur.timezone !== a.timezone ||
+      cur.lateness_hours !== lateness ||
+      dec(cur.p99_drop_percent) !== dec(a.p99_drop_percent)
+    ) {
+      await trx('accounts').where({ id: a.id }).update({
+        name: a.name,
+        timezone: a.timezone,
+        lateness_hours: lateness,
+        p99_drop_percent: a.p99_drop_percent,
+        updated_at: trx.fn.now(),
+      });
       changes.push(`account ${a.id}: updated`);
     }
 
@@ -138,6 +148,7 @@ async function applyProducts(trx: Knex.Transaction, spec: AccountSpec, changes: 
       aggregation: p.aggregation,
       allotment_per: p.allotment?.per ?? null,
       allotment_quantity: p.allotment?.quantity ?? null,
+      on_demand_mode: p.on_demand,
     };
     const cur = existing.get(p.code);
     if (!cur) {
@@ -147,6 +158,7 @@ async function applyProducts(trx: Knex.Transaction, spec: AccountSpec, changes: 
       cur.unit !== row.unit ||
       cur.aggregation !== row.aggregation ||
       cur.allotment_per !== row.allotment_per ||
+      cur.on_demand_mode !== row.on_demand_mode ||
       dec(cur.allotment_quantity as string | null) !== dec(row.allotment_quantity)
     ) {
       await trx('products')

@@ -8,6 +8,10 @@ export const ErrorType = {
   UnknownAccount: 'OrgtallyUnknownAccount',
   /** Attributed rows or files do not add up to the facts: never publish them. */
   ReconciliationMismatch: 'OrgtallyReconciliationMismatch',
+  /** The mail server refused the message for good (5xx): recorded in the ledger, not retried. */
+  PermanentDeliveryFailure: 'OrgtallyPermanentDeliveryFailure',
+  /** The mail server could not be reached or deferred (4xx): retried with backoff. */
+  TransientDeliveryFailure: 'OrgtallyTransientDeliveryFailure',
 } as const;
 export type ErrorType = (typeof ErrorType)[keyof typeof ErrorType];
 
@@ -17,6 +21,7 @@ export const NON_RETRYABLE: string[] = [
   ErrorType.UnreadableInput,
   ErrorType.UnknownAccount,
   ErrorType.ReconciliationMismatch,
+  ErrorType.PermanentDeliveryFailure,
 ];
 
 /** Raised outside Temporal (CLI, db layer) with a stable code; activities translate it to ApplicationFailure. */

@@ -66,6 +66,8 @@ export const AccountSpecSchema = z.strictObject({
     name: z.string().min(1),
     timezone: timezone.default('UTC'),
     lateness: duration.default('72h'),
+    /** The p99 rank rule: drop the top floor(p % × hours of the month) hours, take the next (default 1 %). */
+    p99_drop_percent: decimal.refine((v) => Number(v) < 100, 'must be below 100').default('1'),
   }),
   orgs: z
     .array(
@@ -83,6 +85,8 @@ export const AccountSpecSchema = z.strictObject({
       unit: z.string().min(1),
       aggregation: z.enum(['sum', 'avg', 'max', 'p99', 'last']),
       allotment: z.strictObject({ per: z.string(), quantity: decimal }).optional(),
+      /** `hourly`: the allotment is granted hour by hour (monthly × 12 / 8 760); unused hours are lost. */
+      on_demand: z.enum(['monthly', 'hourly']).default('monthly'),
     }),
   ),
   commitments: z
@@ -138,7 +142,13 @@ function looseView(input: unknown): AccountSpec {
   const o = obj(input);
   const keys = obj(o.attribution).tag_keys;
   return {
-    account: { id: String(obj(o.account).id ?? ''), name: '', timezone: 'UTC', lateness: '72h' },
+    account: {
+      id: String(obj(o.account).id ?? ''),
+      name: '',
+      timezone: 'UTC',
+      lateness: '72h',
+      p99_drop_percent: '1',
+    },
     orgs: arr(o.orgs),
     products: arr(o.products),
     commitments: arr(o.commitments),
@@ -198,6 +208,8 @@ function crossCheck(spec: AccountSpec, issues: SpecIssue[]): void {
       add(`$.products[${i}].allotment.per`, `unknown product "${p.allotment.per}"`);
     if (p.allotment?.per === p.code)
       add(`$.products[${i}].allotment.per`, 'a product cannot grant its own allotment');
+    if (p.on_demand === 'hourly' && p.aggregation !== 'sum')
+      add(`$.products[${i}].on_demand`, 'hourly on-demand applies only to products aggregated by sum');
   });
   const committed = new Set<string>();
   spec.commitments.forEach((c, i) => {

@@ -1,7 +1,7 @@
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import path from 'node:path';
 import type { Knex } from 'knex';
-import { createActivities } from '../activities';
+import { createActivities, type ActivityDeps } from '../activities';
 import type { Config } from '../infra/config';
 
 /**
@@ -14,6 +14,9 @@ export async function createWorker(opts: {
   db: Knex;
   workflowBundle?: { code: string };
   taskQueue?: string;
+  /** The SMTP server to use instead of SMTP_URL (the demo's in-process mailbox). */
+  smtpUrl?: string;
+  send?: ActivityDeps['send'];
   overrides?: Partial<WorkerOptions>;
 }): Promise<{ worker: Worker; connection: NativeConnection }> {
   const { config, db } = opts;
@@ -27,6 +30,9 @@ export async function createWorker(opts: {
       dropDir: config.dropDir,
       outputDir: config.outputDir,
       retentionDays: config.retentionDays,
+      smtpUrl: opts.smtpUrl ?? config.smtpUrl,
+      mailFrom: config.mailFrom,
+      send: opts.send,
     }),
     ...(opts.workflowBundle
       ? { workflowBundle: opts.workflowBundle }

@@ -1,2 +1,4 @@
 export { ingestDropFolder } from './ingest-drop-folder';
 export { dailyAttribution } from './daily-attribution';
+export { monthEndClose } from './month-end-close';
+export { delivery } from './delivery';

@@ -32,7 +32,13 @@ describe('validateSpec: valid specs', () => {
     const r = validateSpec(acme());
     expect(r.ok).toBe(true);
     if (!r.ok) return;
-    expect(r.spec.account).toEqual({ id: 'acme', name: 'Acme MSP', timezone: 'UTC', lateness: '72h' });
+    expect(r.spec.account).toEqual({
+      id: 'acme',
+      name: 'Acme MSP',
+      timezone: 'UTC',
+      lateness: '72h',
+      p99_drop_percent: '1',
+    });
     expect(r.spec.orgs.map((o) => o.id)).toEqual([
       'acme',
       'client-a',
@@ -62,7 +68,7 @@ describe('validateSpec: valid specs', () => {
     expect(validateSpec(minimal())).toEqual({
       ok: true,
       spec: {
-        account: { id: 'solo', name: 'Solo', timezone: 'UTC', lateness: '72h' },
+        account: { id: 'solo', name: 'Solo', timezone: 'UTC', lateness: '72h', p99_drop_percent: '1' },
         orgs: [{ id: 'solo', name: 'Solo', billable: true }],
         products: [],
         commitments: [],
@@ -240,6 +246,27 @@ describe('validateSpec: products and commitments', () => {
     expect(issuesOf(s)).toEqual([
       { path: '$.products[3].allotment.per', message: 'a product cannot grant its own allotment' },
     ]);
+  });
+
+  it('allows hourly on-demand only for products aggregated by sum', () => {
+    const s = acme();
+    (s.products[3] as Record<string, unknown>).on_demand = 'hourly';
+    expect(validateSpec(s).ok).toBe(true);
+    (s.products[0] as Record<string, unknown>).on_demand = 'hourly';
+    expect(issuesOf(s)).toEqual([
+      {
+        path: '$.products[0].on_demand',
+        message: 'hourly on-demand applies only to products aggregated by sum',
+      },
+    ]);
+  });
+
+  it('takes a p99 rank rule below 100 %', () => {
+    const s = acme();
+    (s.account as Record<string, unknown>).p99_drop_percent = 100;
+    expect(issuesOf(s)).toEqual([{ path: '$.account.p99_drop_percent', message: 'must be below 100' }]);
+    (s.account as Record<string, unknown>).p99_drop_percent = '0.5';
+    expect(validateSpec(s).ok).toBe(true);
   });
 
   it('rejects a commitment for an unknown product', () => {

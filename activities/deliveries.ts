@@ -1,0 +1,93 @@
+import { ApplicationFailure } from '@temporalio/activity';
+import type { Knex } from 'knex';
+import { sendOnce, type Delivery } from '../db/deliveries';
+import { ErrorType, OrgtallyError } from '../domain/errors';
+import { MailError, sendMail, type OutgoingMail } from '../infra/mail';
+import { renderVersion } from './month-end';
+import { asActivity } from './failures';
+
+export interface DeliveryDeps {
+  db: Knex;
+  outputDir: string;
+  smtpUrl: string | undefined;
+  mailFrom: string;
+  /** Replaceable in tests; the SMTP transport otherwise. */
+  send?: (smtpUrl: string, mail: OutgoingMail) => Promise<{ response: string }>;
+}
+
+export interface DeliveryResult {
+  id: string;
+  recipient: string;
+  status: 'sent';
+  alreadySent: boolean;
+  attempts: number;
+  response: string;
+}
+
+/** Builds the message a ledger row stands for (always the same bytes for the same row). */
+async function compose(deps: DeliveryDeps, d: Delivery): Promise<OutgoingMail> {
+  if (d.kind !== 'month_end')
+    throw new OrgtallyError(ErrorType.InvalidInput, `cannot compose a ${d.kind} mail yet`);
+  const ref = d.reference as { month: string; version: number };
+  // The files renderMonthEnd wrote are reused; a worker on another host writes them again (same bytes).
+  const r = await renderVersion(
+    deps.db,
+    deps.outputDir,
+    { accountId: d.account_id, ...ref },
+    { reuseFiles: true },
+  );
+  return {
+    from: deps.mailFrom,
+    to: d.recipient,
+    subject: r.subject,
+    text: r.text,
+    html: r.html,
+    messageId: d.message_id,
+    date: new Date(r.version.computed_at),
+    attachments: r.files.map((f) => ({
+      filename: f.name,
+      path: f.path,
+      contentType: f.name.endsWith('.csv')
+        ? 'text/csv; charset=utf-8'
+        : 'text/tab-separated-values; charset=utf-8',
+    })),
+    headers: { 'X-Orgtally-Delivery': d.dedupe_key },
+  };
+}
+
+export function deliveryActivities(deps: DeliveryDeps) {
+  const send = deps.send ?? sendMail;
+  return {
+    /**
+     * Sends one ledger row, once. Transient SMTP failures (refused connection, 4xx) throw a retryable failure so
+     * Temporal retries with backoff; a permanent one (5xx) is recorded in the ledger and not retried.
+     */
+    sendDelivery: (input: { deliveryId: string }): Promise<DeliveryResult> =>
+      asActivity(async () => {
+        const smtpUrl = deps.smtpUrl;
+        const outcome = await sendOnce(deps.db, input.deliveryId, async (d) => {
+          if (!smtpUrl) throw new MailError('SMTP_URL is not set: no mail can be sent', true, '');
+          const mail = await compose(deps, d);
+          const r = await send(smtpUrl, mail);
+          return { subject: mail.subject, response: r.response };
+        });
+        const row = await deps.db('deliveries').where({ id: input.deliveryId }).first('recipient');
+        if (outcome.status === 'sent') {
+          return {
+            id: input.deliveryId,
+            recipient: row.recipient,
+            status: 'sent',
+            alreadySent: outcome.alreadySent,
+            attempts: outcome.attempts,
+            response: outcome.response,
+          };
+        }
+        throw ApplicationFailure.create({
+          message: `delivery ${input.deliveryId} to ${row.recipient}: ${outcome.error}`,
+          type: outcome.permanent ? ErrorType.PermanentDeliveryFailure : ErrorType.TransientDeliveryFailure,
+          nonRetryable: outcome.permanent,
+          details: [{ response: outcome.response, attempts: outcome.attempts }],
+        });
+      }),
+  };
+}

@@ -1,0 +1,261 @@
+import { createHash, randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import type { Knex } from 'knex';
+import type { PoolClient } from 'pg';
+import { to as copyTo } from 'pg-copy-streams';
+import { tagsObject, type Cell } from '../domain/attribution';
+import { ErrorType, OrgtallyError } from '../domain/errors';
+import {
+  monthEndFileNames,
+  type MailModel,
+  type OrgRow,
+  type TagRow,
+  type TotalRow,
+} from '../domain/month-end-report';
+import { previousMonth } from '../domain/month-end';
+import type { Change } from './month-end';
+
+/** Reads stored month-end versions (owner: db/month-end.ts) for reports, files and mail. */
+
+export interface VersionRow {
+  account_id: string;
+  account_name: string;
+  timezone: string;
+  month: string;
+  version: number;
+  status: 'provisional' | 'final';
+  data_complete_through: string;
+  computed_at: string;
+  facts_watermark: string | null;
+  tag_keys: string[];
+  hours: number;
+  checksum: string;
+  changes: Change[];
+}
+
+const TOTAL_COLS = `usage_type, unit, aggregation, trim_scale(total_usage)::text AS total_usage,
+  trim_scale(billable_usage)::text AS billable_usage, trim_scale(committed_usage)::text AS committed_usage,
+  trim_scale(allotment_usage)::text AS allotment_usage, trim_scale(included_usage)::text AS included_usage,
+  trim_scale(on_demand_usage)::text AS on_demand_usage, committed_cost::text, on_demand_cost::text,
+  total_cost::text`;
+const ORG_COLS = `public_id, org_name, billable, usage_type, trim_scale(total_usage)::text AS total_usage,
+  trim_scale(billable_usage)::text AS billable_usage, trim_scale(committed_usage)::text AS committed_usage,
+  trim_scale(on_demand_usage)::text AS on_demand_usage,
+  trim_scale(percentage_in_account)::text AS percentage_in_account, committed_cost::text, on_demand_cost::text,
+  total_cost::text`;
+
+/** The version (default: the latest) of an account's month, or undefined when the month was never closed. */
+export async function findVersion(
+  db: Knex,
+  accountId: string,
+  month: string,
+  version?: number,
+): Promise<VersionRow | undefined> {
+  const row = await db('month_end_versions as v')
+    .join('accounts as a', 'a.id', 'v.account_id')
+    .where({ 'v.account_id': accountId, 'v.month': `${month}-01` })
+    .modify((q) => {
+      if (version !== undefined) q.where('v.version', version);
+    })
+    .orderBy('v.version', 'desc')
+    .first(
+      'v.account_id',
+      'a.name as account_name',
+      'a.timezone',
+      db.raw(`to_char(v.month, 'YYYY-MM') AS month`),
+      'v.version',
+      'v.status',
+      'v.data_complete_through',
+      'v.computed_at',
+      db.raw('v.facts_watermark::text AS facts_watermark'),
+      'v.tag_keys',
+      'v.hours',
+      'v.checksum',
+      'v.changes',
+    );
+  if (!row) return undefined;
+  return {
+    ...row,
+    data_complete_through: new Date(row.data_complete_through).toISOString(),
+    computed_at: new Date(row.computed_at).toISOString(),
+  };
+}
+
+export async function requireVersion(
+  db: Knex,
+  accountId: string,
+  month: string,
+  version?: number,
+): Promise<VersionRow> {
+  const v = await findVersion(db, accountId, month, version);
+  if (!v) {
+    throw new OrgtallyError(
+      ErrorType.InvalidInput,
+      `${accountId} ${month}${version ? ` version ${version}` : ''} has not been closed (run month-end first)`,
+    );
+  }
+  return v;
+}
+
+const vwhere = (v: VersionRow) => ({ account_id: v.account_id, month: `${v.month}-01`, version: v.version });
+
+export async function totals(db: Knex, v: VersionRow): Promise<TotalRow[]> {
+  return db('month_end_totals').where(vwhere(v)).orderBy('usage_type').select(db.raw(TOTAL_COLS));
+}
+
+export async function byOrg(db: Knex, v: VersionRow): Promise<OrgRow[]> {
+  return db('month_end_orgs')
+    .where(vwhere(v))
+    .orderByRaw('public_id COLLATE "C", usage_type COLLATE "C"')
+    .select(db.raw(ORG_COLS));
+}
+
+export async function byTag(db: Knex, v: VersionRow, limit?: number): Promise<TagRow[]> {
+  const rows = await db('month_end_tags as t')
+    .join('month_end_orgs as o', function () {
+      this.on('o.account_id', 't.account_id')
+        .andOn('o.month', 't.month')
+        .andOn('o.version', 't.version')
+        .andOn('o.public_id', 't.public_id')
+        .andOn('o.usage_type', 't.usage_type');
+    })
+    .where({ 't.account_id': v.account_id, 't.month': `${v.month}-01`, 't.version': v.version })
+    .modify((q) => {
+      if (limit !== undefined)
+        q.orderBy('t.total_cost', 'desc').orderBy('t.total_usage', 'desc').limit(limit);
+    })
+    .orderByRaw('t.public_id COLLATE "C", t.usage_type COLLATE "C", t.cells COLLATE "C"')
+    .select(
+      't.public_id',
+      'o.org_name',
+      't.usage_type',
+      't.cells',
+      db.raw(`trim_scale(t.total_usage)::text AS total_usage, trim_scale(t.billable_usage)::text AS billable_usage,
+              trim_scale(t.committed_usage)::text AS committed_usage,
+              trim_scale(t.on_demand_usage)::text AS on_demand_usage,
+              trim_scale(t.percentage_in_org)::text AS percentage_in_org,
+              trim_scale(t.percentage_in_account)::text AS percentage_in_account,
+              t.committed_cost::text, t.on_demand_cost::text, t.total_cost::text`),
+    );
+  return rows.map(({ cells, ...r }: { cells: Cell[] } & Omit<TagRow, 'tags'>) => ({
+    ...r,
+    tags: tagsObject(v.tag_keys, cells),
+  }));
+}
+
+/** Everything the finance mail shows: totals, per-org summary, top tag rows, changes, the previous month. */
+export async function mailModel(db: Knex, v: VersionRow): Promise<MailModel> {
+  const prev = await findVersion(db, v.account_id, previousMonth(v.month));
+  return {
+    account: { id: v.account_id, name: v.account_name, timezone: v.timezone },
+    month: v.month,
+    version: v.version,
+    status: v.status,
+    data_complete_through: v.data_complete_through,
+    computed_at: v.computed_at,
+    tag_keys: v.tag_keys,
+    totals: await totals(db, v),
+    by_org: await byOrg(db, v),
+    top_tags: await byTag(db, v, 10),
+    changes: v.changes,
+    previous: prev ? { month: prev.month, version: prev.version, totals: await totals(db, prev) } : undefined,
+    files: monthEndFileNames(v.account_id, v.month, v.tag_keys),
+  };
+}
+
+export interface WrittenFile {
+  name: string;
+  path: string;
+  bytes: number;
+  sha256: string;
+}
+
+/**
+ * Writes the version's attachments with COPY … TO STDOUT streamed to disk (rows never pass through arrays):
+ * `month_end_<account>_<YYYY-MM>_by_org.csv`, `…_by_tag.csv`, and `summary_<tag key>_<YYYY-MM>.tsv` per key
+ * (Datadog's monthly layout: header, then the all-tags row, then one row per org and tag value with one column
+ * per product). Written to a temporary name and renamed, so a reader never sees half a file.
+ */
+export async function writeMonthEndFiles(db: Knex, v: VersionRow, dir: string): Promise<WrittenFile[]> {
+  fs.mkdirSync(dir, { recursive: true });
+  const names = monthEndFileNames(v.account_id, v.month, v.tag_keys);
+  const w = db.raw('?, CAST(? AS date), ?', [v.account_id, `${v.month}-01`, v.version]).toString();
+  const products = (
+    await db('month_end_totals').where(vwhere(v)).orderByRaw('usage_type COLLATE "C"').select('usage_type')
+  ).map((r: { usage_type: string }) => r.usage_type);
+  const keyCols = v.tag_keys
+    .map((k, i) => `coalesce(t.cells[${i + 1}], '') AS ${db.raw('??', [k]).toString()}`)
+    .join(', ');
+  const jobs: { name: string; sql: string }[] = [
+    {
+      name: names.byOrg,
+      sql: `COPY (SELECT ${ORG_COLS} FROM month_end_orgs
+                   WHERE (account_id, month, version) = (${w})
+                   ORDER BY public_id COLLATE "C", usage_type COLLATE "C")
+            TO STDOUT WITH (FORMAT csv, HEADER)`,
+    },
+    {
+      name: names.byTag,
+      sql: `COPY (SELECT t.public_id, o.org_name, t.usage_type${keyCols ? `, ${keyCols}` : ''},
+                         trim_scale(t.total_usage) AS total_usage, trim_scale(t.billable_usage) AS billable_usage,
+                         trim_scale(t.committed_usage) AS committed_usage,
+                         trim_scale(t.on_demand_usage) AS on_demand_usage,
+                         trim_scale(t.percentage_in_org) AS percentage_in_org,
+                         trim_scale(t.percentage_in_account) AS percentage_in_account,
+                         t.committed_cost, t.on_demand_cost, t.total_cost
+                    FROM month_end_tags t
+                    JOIN month_end_orgs o USING (account_id, month, version, public_id, usage_type)
+                   WHERE (t.account_id, t.month, t.version) = (${w})
+                   ORDER BY t.public_id COLLATE "C", t.usage_type COLLATE "C", t.cells COLLATE "C")
+            TO STDOUT WITH (FORMAT csv, HEADER)`,
+    },
+    ...v.tag_keys.map((key, i) => {
+      const c = (j: number) => `c${j}`;
+      const aggs = products
+        .map((p, j) => {
+          const code = db.raw('?', [p]).toString();
+          return `, coalesce(trim_scale(sum(x.total_usage) FILTER (WHERE x.usage_type = ${code})), 0) AS ${c(j)}`;
+        })
+        .join('');
+      const outer = products.map((p, j) => `, ${c(j)} AS ${db.raw('??', [p]).toString()}`).join('');
+      return {
+        name: names.summaries[i] as string,
+        sql: `COPY (SELECT public_id, org_name, tag AS ${db.raw('??', [key]).toString()}${outer} FROM (
+                SELECT 0 AS ord, ${db.raw('?', [v.account_id]).toString()}::text AS public_id,
+                       'All organizations'::text AS org_name, '<all>'::text AS tag, NULL::text AS sort_tag${aggs}
+                  FROM month_end_totals x WHERE (x.account_id, x.month, x.version) = (${w})
+                UNION ALL
+                SELECT 1, x.public_id, max(o.org_name), coalesce(x.cells[${i + 1}], ''), x.cells[${i + 1}]${aggs}
+                  FROM month_end_tags x
+                  JOIN month_end_orgs o USING (account_id, month, version, public_id, usage_type)
+                 WHERE (x.account_id, x.month, x.version) = (${w})
+                 GROUP BY x.public_id, x.cells[${i + 1}]) z
+              ORDER BY ord, public_id COLLATE "C", sort_tag COLLATE "C" NULLS FIRST)
+            TO STDOUT WITH (FORMAT text, HEADER)`,
+      };
+    }),
+  ];
+  const out: WrittenFile[] = [];
+  const conn = (await db.client.acquireConnection()) as PoolClient;
+  try {
+    for (const job of jobs) {
+      const file = path.join(dir, job.name);
+      const tmp = `${file}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
+      const hash = createHash('sha256');
+      let bytes = 0;
+      const stream = conn.query(copyTo(job.sql));
+      stream.on('data', (chunk: Buffer) => {
+        hash.update(chunk);
+        bytes += chunk.length;
+      });
+      await pipeline(stream, fs.createWriteStream(tmp));
+      fs.renameSync(tmp, file);
+      out.push({ name: job.name, path: file, bytes, sha256: hash.digest('hex') });
+    }
+  } finally {
+    await db.client.releaseConnection(conn);
+  }
+  return out;
+}

@@ -1,0 +1,94 @@
+import fs from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { SMTPServer } from 'smtp-server';
+
+/**
+ * A real SMTP server in process that keeps what it receives (and writes each message as .eml when given a
+ * folder): the demo's mailbox and the tests' counterpart. `refuse()` closes the listening socket (connections
+ * are refused) until `accept()` opens it again on the same port; `rejectWith(code)` answers DATA with an error.
+ */
+export interface ReceivedMail {
+  from: string;
+  to: string[];
+  raw: Buffer;
+  file?: string;
+}
+
+export interface MailSink {
+  url: string;
+  port: number;
+  messages: ReceivedMail[];
+  refuse(): Promise<void>;
+  accept(): Promise<void>;
+  rejectWith(code: number | undefined, message?: string): void;
+  close(): Promise<void>;
+}
+
+export async function startMailSink(opts: { dir?: string; port?: number } = {}): Promise<MailSink> {
+  const messages: ReceivedMail[] = [];
+  let reject: { code: number; message: string } | undefined;
+  const make = () =>
+    new SMTPServer({
+      authOptional: true,
+      disabledCommands: ['STARTTLS'],
+      logger: false,
+      onData(stream, session, callback) {
+        const chunks: Buffer[] = [];
+        stream.on('data', (c: Buffer) => chunks.push(c));
+        stream.on('end', () => {
+          if (reject) {
+            const err = new Error(reject.message) as Error & { responseCode: number };
+            err.responseCode = reject.code;
+            callback(err);
+            return;
+          }
+          const raw = Buffer.concat(chunks);
+          const mail: ReceivedMail = {
+            from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
+            to: session.envelope.rcptTo.map((r) => r.address),
+            raw,
+          };
+          if (opts.dir) {
+            fs.mkdirSync(opts.dir, { recursive: true });
+            mail.file = path.join(opts.dir, `${String(messages.length + 1).padStart(4, '0')}.eml`);
+            fs.writeFileSync(mail.file, raw);
+          }
+          messages.push(mail);
+          callback();
+        });
+      },
+    });
+  let server = make();
+  const listen = (port: number) =>
+    new Promise<number>((resolve, rejectListen) => {
+      server.once('error', rejectListen);
+      server.listen(port, '127.0.0.1', () => resolve((server.server.address() as AddressInfo).port));
+    });
+  const port = await listen(opts.port ?? 0);
+  const closeServer = () => new Promise<void>((resolve) => server.close(() => resolve()));
+  let open = true;
+  return {
+    url: `smtp://127.0.0.1:${port}`,
+    port,
+    messages,
+    async refuse() {
+      if (!open) return;
+      open = false;
+      await closeServer();
+    },
+    async accept() {
+      if (open) return;
+      server = make();
+      await listen(port);
+      open = true;
+    },
+    rejectWith(code, message = 'rejected by the test mail server') {
+      reject = code === undefined ? undefined : { code, message };
+    },
+    async close() {
+      if (open) await closeServer();
+      open = false;
+    },
+  };
+}

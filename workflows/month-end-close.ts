@@ -1,0 +1,117 @@
+import {
+  ApplicationFailure,
+  ChildWorkflowFailure,
+  executeChild,
+  proxyActivities,
+  sleep,
+  workflowInfo,
+} from '@temporalio/workflow';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
+import type { Activities, CloseResult, WrittenFile } from '../activities';
+import { NON_RETRYABLE } from '../domain/errors';
+import type { DeliveryInput } from './delivery';
+
+// Set-based SQL over a month: minutes at most; heartbeats notice a dead worker within 20 s.
+const { monthDays, closeMonth, renderMonthEnd, planMonthEndDeliveries } = proxyActivities<Activities>({
+  startToCloseTimeout: '30 minutes',
+  heartbeatTimeout: '20 seconds',
+  retry: {
+    initialInterval: '2 seconds',
+    backoffCoefficient: 2,
+    maximumInterval: '2 minutes',
+    maximumAttempts: 30,
+    nonRetryableErrorTypes: NON_RETRYABLE,
+  },
+});
+
+export interface MonthEndCloseInput {
+  accountId: string;
+  /** YYYY-MM in the account's time zone. */
+  month: string;
+  /** The instant the close computes for; default: this run's start time (set by the schedule or script). */
+  asOf?: string;
+  /** Days attributed at once when some are missing or pending (default 4). */
+  concurrency?: number;
+  /** Retry settings handed to each delivery (tests shorten them). */
+  delivery?: Pick<DeliveryInput, 'retryWindowMs' | 'initialRetryMs'>;
+}
+
+export interface MonthEndCloseResult {
+  close: Exclude<CloseResult, { outcome: 'incomplete' }>;
+  attributedDays: string[];
+  files: Pick<WrittenFile, 'name' | 'bytes' | 'sha256'>[];
+  deliveries: { id: string; recipient: string; status: string; detail?: string }[];
+}
+
+const MAX_ROUNDS = 5;
+
+/**
+ * Id `month-end/<account>/<month>`: attribute every day of the month that is missing or pending (child
+ * dailyAttribution workflows, bounded concurrency), close the month (a new version only when the figures
+ * changed), write the report files, and mail every finance recipient once per version (child `delivery/<id>`).
+ */
+export async function monthEndClose(input: MonthEndCloseInput): Promise<MonthEndCloseResult> {
+  const asOf = input.asOf ?? workflowInfo().runStartTime.toISOString();
+  const attributed: string[] = [];
+  let close: CloseResult | undefined;
+  for (let round = 1; round <= MAX_ROUNDS; round++) {
+    const { toAttribute } = await monthDays({ accountId: input.accountId, month: input.month });
+    await attributeDays(input.accountId, toAttribute, input.concurrency ?? 4);
+    attributed.push(...toAttribute);
+    close = await closeMonth({ accountId: input.accountId, month: input.month, asOf });
+    if (close.outcome !== 'incomplete') break;
+  }
+  if (!close || close.outcome === 'incomplete') {
+    throw ApplicationFailure.nonRetryable(
+      `${input.accountId} ${input.month}: days still pending after ${MAX_ROUNDS} rounds of attribution ` +
+        `(${close?.outcome === 'incomplete' ? close.days.join(', ') : '?'}); late data keeps arriving`,
+    );
+  }
+  const ref = { accountId: input.accountId, month: input.month, version: close.version };
+  const { files } = await renderMonthEnd(ref);
+  const planned = await planMonthEndDeliveries(ref);
+  const deliveries = await Promise.all(
+    planned.map(async (d) => {
+      if (d.status === 'sent') return { id: d.id, recipient: d.recipient, status: 'sent' };
+      try {
+        const r = await executeChild('delivery', {
+          workflowId: `delivery/${d.id}`,
+          args: [{ deliveryId: d.id, ...input.delivery }],
+        });
+        return { id: d.id, recipient: d.recipient, status: r.status };
+      } catch (err) {
+        // A mail that cannot be delivered must not undo the close: the ledger says why; the result lists it.
+        const cause = err instanceof ChildWorkflowFailure ? (err.cause?.cause ?? err.cause) : err;
+        return { id: d.id, recipient: d.recipient, status: 'failed', detail: (cause as Error).message };
+      }
+    }),
+  );
+  return {
+    close,
+    attributedDays: attributed,
+    files: files.map(({ name, bytes, sha256 }) => ({ name, bytes, sha256 })),
+    deliveries,
+  };
+}
+
+/** Child dailyAttribution per day, `concurrency` at a time; a day already being attributed is waited for. */
+async function attributeDays(accountId: string, days: string[], concurrency: number): Promise<void> {
+  const queue = [...days];
+  const lane = async () => {
+    for (let day = queue.shift(); day !== undefined; day = queue.shift()) {
+      for (;;) {
+        try {
+          await executeChild('dailyAttribution', {
+            workflowId: `attribution/${accountId}/${day}`,
+            args: [{ accountId, day }],
+          });
+          break;
+        } catch (err) {
+          if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+          await sleep('10 seconds'); // started elsewhere (a schedule, an operator): let it finish, then redo
+        }
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, concurrency) }, lane));
+}
