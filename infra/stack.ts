@@ -53,6 +53,7 @@ export async function stackUp(config: Config, log: Log, opts: { detached: boolea
   fs.mkdirSync(config.homeDir, { recursive: true });
   const current = stackStatus(config);
   const state: StackState = { startedAt: current.state?.startedAt ?? new Date().toISOString() };
+  let startedPostgres: string | undefined;
   if (!config.databaseUrl) {
     if (current.postgres && current.state?.postgres) {
       state.postgres = current.state.postgres;
@@ -61,6 +62,7 @@ export async function stackUp(config: Config, log: Log, opts: { detached: boolea
       const baseDir = path.join(config.homeDir, 'pg');
       const port = await freePort();
       state.postgres = { ...startEmbeddedPostgres({ baseDir, port, log }), baseDir };
+      startedPostgres = baseDir;
     }
   }
   if (!config.temporalAddress) {
@@ -68,16 +70,22 @@ export async function stackUp(config: Config, log: Log, opts: { detached: boolea
       state.temporal = current.state.temporal;
       log(`Temporal dev server already running at ${state.temporal.address}`);
     } else {
-      const cli = await ensureTemporalCli({ explicit: config.temporalCli, toolsDir: config.toolsDir, log });
-      const srv = await startTemporalDevServer({
-        cli,
-        ui: true,
-        dbFile: path.join(config.homeDir, 'temporal.db'),
-        logFile: path.join(config.homeDir, 'temporal.log'),
-        detached: opts.detached,
-        log,
-      });
-      state.temporal = { ...srv, uiUrl: srv.uiUrl, cli };
+      try {
+        const cli = await ensureTemporalCli({ explicit: config.temporalCli, toolsDir: config.toolsDir, log });
+        const srv = await startTemporalDevServer({
+          cli,
+          ui: true,
+          dbFile: path.join(config.homeDir, 'temporal.db'),
+          logFile: path.join(config.homeDir, 'temporal.log'),
+          detached: opts.detached,
+          log,
+        });
+        state.temporal = { ...srv, uiUrl: srv.uiUrl, cli };
+      } catch (err) {
+        // Leave nothing half-started behind: the Postgres this call started is stopped again.
+        if (startedPostgres) stopEmbeddedPostgres(startedPostgres, log);
+        throw err;
+      }
     }
   }
   fs.writeFileSync(stateFile(config), JSON.stringify(state, null, 2));

@@ -13,7 +13,7 @@ export interface DevServer {
  * Starts `temporal server start-dev` on free ports and waits until `operator cluster health` says SERVING.
  * `detached` lets it outlive this process (dev up); otherwise it shares our process group and dies with Ctrl-C.
  */
-export async function startTemporalDevServer(opts: {
+type StartOptions = {
   cli: string;
   dbFile?: string;
   ui: boolean;
@@ -21,7 +21,24 @@ export async function startTemporalDevServer(opts: {
   detached: boolean;
   log: Log;
   timeoutMs?: number;
-}): Promise<DevServer> {
+};
+
+export async function startTemporalDevServer(opts: StartOptions): Promise<DevServer> {
+  // The server also binds ports next to its frontend port; a free port picked for the UI or metrics can
+  // collide with them (seen: "bind: address already in use"). Such a start is retried on fresh ports.
+  for (let attempt = 1; ; attempt++) {
+    const logStart = fs.existsSync(opts.logFile) ? fs.statSync(opts.logFile).size : 0;
+    try {
+      return await startOnce(opts);
+    } catch (err) {
+      const tail = fs.existsSync(opts.logFile) ? fs.readFileSync(opts.logFile, 'utf8').slice(logStart) : '';
+      if (attempt >= 3 || !/address already in use/.test(tail)) throw err;
+      opts.log(`Temporal dev server: a port was taken during start-up; retrying on other ports`);
+    }
+  }
+}
+
+async function startOnce(opts: StartOptions): Promise<DevServer> {
   const port = await freePort();
   const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(port), '--log-level', 'warn'];
   args.push('--http-port', String(await freePort()), '--metrics-port', String(await freePort()));

@@ -9,4 +9,5 @@ export async function connectClient(address: string, namespace: string): Promise
 export const workflowIds = {
   ingestDropFolder: (asOfIso: string) => `ingest-drop/${asOfIso}`,
   dailyAttribution: (accountId: string, day: string) => `attribution/${accountId}/${day}`,
+  monthEndClose: (accountId: string, month: string) => `month-end/${accountId}/${month}`,
 };

@@ -17,6 +17,10 @@ import { createWorker } from '../worker/worker';
 import type { IngestDropFolderResult } from '../workflows/ingest-drop-folder';
 import { table } from './context';
 import { badFeedLines, sampleUsage, writeRecords } from './lib/sample-data';
+import { byOrg, requireVersion } from '../db/month-end-report';
+import { formatNumber, orgSummaries } from '../domain/month-end-report';
+import { startMailSink, type MailSink } from '../infra/mail-sink';
+import type { MonthEndCloseResult } from '../workflows/month-end-close';
 
 /**
  * The main job on embedded defaults: local stack, example account, ~7 months of hourly sample usage dropped into
@@ -67,14 +71,24 @@ async function main(): Promise<void> {
       `${files.length} files, ${files.reduce((n, f) => n + f.records, 0).toLocaleString('en-US')} records in ${config.dropDir}`,
     );
 
-    const { worker, connection } = await createWorker({ config, temporalAddress: ep.temporalAddress, db });
+    // Mail goes to SMTP_URL when set, else to a real SMTP server in this process that saves each message as .eml.
+    const mailDir = path.join(config.outputDir, 'mail');
+    const sink = config.smtpUrl ? undefined : await startMailSink({ dir: mailDir });
+    const { worker, connection } = await createWorker({
+      config,
+      temporalAddress: ep.temporalAddress,
+      db,
+      smtpUrl: sink?.url,
+    });
     const client = await connectClient(ep.temporalAddress, config.temporalNamespace);
     try {
       await worker.runUntil(async () => {
         await ingestPhase(client, config.taskQueue, asOfMs);
         await attributionPhase(db, client, config.taskQueue, config.outputDir);
+        await monthEndPhase(db, client, config.taskQueue, config.outputDir, asOfMs, sink);
       });
     } finally {
+      await sink?.close();
       // On Ctrl-C the process exits from the SIGINT handler; closing the client under a pending poll would throw.
       if (!interrupted) {
         await client.connection.close();
@@ -181,6 +195,65 @@ async function attributionPhase(
     [month],
   );
   log(`\ntop tag combinations for logs_ingested_bytes in ${month} (GB; blank = untagged):\n${table(top)}`);
+}
+
+/** Closes the last complete month through monthEndClose, mails finance, shows the chargeback per org. */
+async function monthEndPhase(
+  db: Knex,
+  client: Client,
+  taskQueue: string,
+  outputDir: string,
+  asOfMs: number,
+  sink: MailSink | undefined,
+): Promise<void> {
+  const d = new Date(asOfMs);
+  const month = new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth() - 1, 1)).toISOString().slice(0, 7);
+  const workflowId = workflowIds.monthEndClose('acme', month);
+  step(`Workflow monthEndClose for ${month} (${workflowId})`);
+  const before = sink?.messages.length ?? 0;
+  const started = Date.now();
+  const r: MonthEndCloseResult = await client.workflow.execute('monthEndClose', {
+    taskQueue,
+    workflowId,
+    args: [{ accountId: 'acme', month, asOf: new Date(asOfMs).toISOString() }],
+  });
+  const c = r.close;
+  log(
+    `${((Date.now() - started) / 1000).toFixed(1)} s: version ${c.version} (${c.status}), ` +
+      `${c.outcome === 'created' ? 'new figures' : 'figures unchanged since the last run: nothing new to mail'}; ` +
+      `data complete through ${c.dataCompleteThrough}`,
+  );
+  const dir = path.join(outputDir, 'month-end', 'acme', month, `v${c.version}`);
+  log(`files: ${dir}
+${r.files.map((f) => `  ${f.name} (${f.bytes.toLocaleString('en-US')} bytes)`).join('\n')}`);
+  for (const x of r.deliveries) log(`mail to ${x.recipient}: ${x.status}${x.detail ? ` (${x.detail})` : ''}`);
+  const sent = sink ? sink.messages.slice(before) : [];
+  if (sink)
+    log(
+      `${sent.length} message(s) received by the in-process SMTP server this run` +
+        (sent.length
+          ? `, saved as ${sent.map((m) => path.basename(m.file ?? '')).join(', ')} in ${path.dirname(sent[0]?.file ?? '')}`
+          : ''),
+    );
+  log(`HTML preview of the mail: ${path.join(dir, 'report.html')}`);
+  const v = await requireVersion(db, 'acme', month, c.version);
+  const orgs = orgSummaries(await byOrg(db, v));
+  log(`\nchargeback per org, ${month} (all products; trial orgs carry no cost):`);
+  log(
+    table(
+      orgs.map((o) => ({
+        org: o.public_id,
+        name: o.org_name,
+        billable: o.billable ? 'yes' : 'no',
+        products: o.products,
+        cost: formatNumber(o.total_cost, 2),
+        share: `${o.share_of_cost} %`,
+      })),
+    ),
+  );
+  log(
+    `(\`npm run orgtally -- report month-end --account acme --month ${month} --format json\` has every row)`,
+  );
 }
 
 /** Complete past months as one file each, this month's complete days one file each, plus CSV/TSV and bad feeds. */
