@@ -2,6 +2,9 @@ import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import type { Knex } from 'knex';
 import { PROJECT_ROOT } from '../../infra/config';
+import { parse } from 'csv-parse/sync';
+import { attributeDay } from '../../db/attribution';
+import { closeMonth, monthDays } from '../../db/month-end';
 import { cloneTestDatabase } from '../support/db';
 import { count, EXAMPLE_SPEC_FILE, rec, tempDir, writeFile } from '../support/fixtures';
 
@@ -59,5 +62,50 @@ describe('the orgtally CLI', () => {
         .split('\n')
         .map((l) => JSON.parse(l).reason),
     ).toEqual(['unknown_org']);
+  });
+
+  it('report month-end: one JSON object with decimal strings; CSV parses back to the same numbers', async () => {
+    const never = orgtally('report', 'month-end', '--account', 'acme', '--month', '2026-11');
+    expect(never.status).not.toBe(0);
+    expect(never.stderr).toMatch(/acme 2026-11 has not been closed/);
+    for (const day of (await monthDays(db, 'acme', '2026-11')).toAttribute)
+      await attributeDay(db, { accountId: 'acme', day });
+    await closeMonth(db, { accountId: 'acme', month: '2026-11', asOf: '2026-11-28T00:00:00Z' });
+    const json = orgtally(
+      'report',
+      'month-end',
+      '--account',
+      'acme',
+      '--month',
+      '2026-11',
+      '--format',
+      'json',
+    );
+    expect(json.status).toBe(0);
+    const report = JSON.parse(json.stdout);
+    expect(report).toMatchObject({
+      account: 'acme',
+      month: '2026-11',
+      version: 1,
+      status: 'provisional',
+      data_complete_through: '2026-11-25T00:00:00.000Z',
+    });
+    expect(report.totals).toHaveLength(10);
+    const org = report.by_org.find((r: { public_id: string }) => r.public_id === 'client-a');
+    expect(org).toMatchObject({ usage_type: 'infra_hosts', org_name: 'Client A', total_usage: '0' });
+    expect(typeof org.total_cost).toBe('string');
+    expect(report.by_tag[0].tags).toEqual({ team: null, env: null, service: null });
+    const csv = orgtally('report', 'month-end', '--account', 'acme', '--month', '2026-11', '--format', 'csv');
+    const rows = parse(csv.stdout, { columns: true }) as Record<string, string>[];
+    expect(rows.map((r) => [r.public_id, r.usage_type, r.total_cost, r.percentage_in_account])).toEqual(
+      report.by_org.map((r: Record<string, string>) => [
+        r.public_id,
+        r.usage_type,
+        r.total_cost,
+        r.percentage_in_account,
+      ]),
+    );
+    const deliveries = orgtally('deliveries', 'list', '--json');
+    expect([deliveries.status, deliveries.stdout]).toEqual([0, '']);
   });
 });
