@@ -39,4 +39,5 @@ export type { ExportedFile } from '../db/attribution-files';
 export type { CloseInput, CloseResult, MonthDays } from '../db/month-end';
 export type { WrittenFile } from '../db/month-end-report';
 export type { VersionRef } from './month-end';
+export type { TrendsResult } from '../db/trends';
 export type { DeliveryResult } from './deliveries';

@@ -16,6 +16,7 @@ import {
   type VersionRow,
   type WrittenFile,
 } from '../db/month-end-report';
+import { computeTrends, type TrendsResult } from '../db/trends';
 import { mailSubject, renderHtml, renderText } from '../domain/month-end-report';
 import { asActivity, withHeartbeat } from './failures';
 
@@ -69,6 +70,8 @@ export function monthEndActivities(deps: MonthEndDeps) {
   return {
     monthDays: (input: { accountId: string; month: string }): Promise<MonthDays> =>
       asActivity(() => days(deps.db, input.accountId, input.month)),
+    computeTrends: (input: { accountId: string; month: string }): Promise<TrendsResult> =>
+      asActivity(() => withHeartbeat(() => computeTrends(deps.db, input))),
     closeMonth: (input: CloseInput): Promise<CloseResult> =>
       asActivity(() => withHeartbeat(() => close(deps.db, input))),
     renderMonthEnd: (ref: VersionRef): Promise<{ dir: string; files: WrittenFile[] }> =>

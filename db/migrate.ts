@@ -2,12 +2,14 @@ import knexFactory, { type Knex } from 'knex';
 import * as foundation from './migrations/20261128000000_foundation';
 import * as attribution from './migrations/20261129000000_attribution';
 import * as monthEnd from './migrations/20261130000000_month_end';
+import * as trends from './migrations/20261130100000_trends';
 
 /** Migrations listed in code: no file-system discovery, so they run the same under tsx, jest and a bundle. */
 const MIGRATIONS: Record<string, Knex.Migration> = {
   '20261128000000_foundation': foundation,
   '20261129000000_attribution': attribution,
   '20261130000000_month_end': monthEnd,
+  '20261130100000_trends': trends,
 };
 
 const source: Knex.MigrationSource<string> = {

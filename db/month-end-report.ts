@@ -16,6 +16,7 @@ import {
 } from '../domain/month-end-report';
 import { previousMonth } from '../domain/month-end';
 import type { Change } from './month-end';
+import { storedTrends } from './trends';
 
 /** Reads stored month-end versions (owner: db/month-end.ts) for reports, files and mail. */
 
@@ -148,7 +149,34 @@ export async function byTag(db: Knex, v: VersionRow, limit?: number): Promise<Ta
 /** Everything the finance mail shows: totals, per-org summary, top tag rows, changes, the previous month. */
 export async function mailModel(db: Knex, v: VersionRow): Promise<MailModel> {
   const prev = await findVersion(db, v.account_id, previousMonth(v.month));
+  const t = await storedTrends(db, { accountId: v.account_id, month: v.month, view: 'billable' });
+  const units = new Map(
+    (await db('products').where({ account_id: v.account_id }).select('code', 'unit')).map(
+      (p: { code: string; unit: string }) => [p.code, p.unit],
+    ),
+  );
+  const names = new Map((t?.rows ?? []).map((r) => [r.public_id, r.org_name]));
+  const trends = t && {
+    months: t.months,
+    account: t.rows
+      .filter((r) => r.scope === 'account')
+      .map((r) => ({ usage_type: r.usage_type, unit: units.get(r.usage_type) ?? '', values: r.values })),
+    // the mail shows each product's largest mover of each kind; `report trends` has the top three
+    movers: t.movers
+      .filter((x) => Number(x.rank) === 1)
+      .map((x) => ({
+        usage_type: String(x.usage_type),
+        kind: String(x.kind),
+        public_id: String(x.public_id),
+        org_name: names.get(String(x.public_id)) ?? '',
+        previous: (x.previous as string | null) ?? null,
+        current: (x.current as string | null) ?? null,
+        abs: String(x.abs),
+        pct: (x.pct as string | null) ?? null,
+      })),
+  };
   return {
+    trends,
     account: { id: v.account_id, name: v.account_name, timezone: v.timezone },
     month: v.month,
     version: v.version,

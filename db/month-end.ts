@@ -136,159 +136,11 @@ export async function closeMonth(db: Knex, input: CloseInput): Promise<CloseResu
         first: monthStart(input.month),
         hours: period.hours,
         k: period.p99_rank,
+        until: period.end,
       };
-      const monthFilter = `account_id = :account AND day >= CAST(:first AS date)
-                           AND day < CAST(:first AS date) + interval '1 month'`;
 
-      // Each org's hourly series per product (attributed rows of the month, tag rows summed).
-      await trx.raw(
-        `CREATE TEMP TABLE me_series ON COMMIT DROP AS
-         SELECT org_id, product_id, hour, sum(total_usage) AS v
-           FROM attribution_hourly WHERE ${monthFilter}
-          GROUP BY org_id, product_id, hour`,
-        p,
-      );
-      // Org level: the product's rule over the month (missing hours are 0), billable only for billable orgs.
-      await trx.raw(
-        `CREATE TEMP TABLE me_org ON COMMIT DROP AS
-         SELECT x.org_id, x.product_id, o.public_id, o.name AS org_name, o.billable, x.total_usage,
-                CASE WHEN o.billable THEN x.total_usage ELSE 0 END AS billable_usage
-           FROM (SELECT s.org_id, s.product_id,
-                        CASE pr.aggregation
-                          WHEN 'sum' THEN sum(s.v)
-                          WHEN 'avg' THEN div(2 * sum(s.v) * power(10::numeric, ${AVG_SCALE}) + :hours, 2 * :hours)
-                                          / power(10::numeric, ${AVG_SCALE})
-                          WHEN 'max' THEN max(s.v)
-                          WHEN 'last' THEN (array_agg(s.v ORDER BY s.hour DESC) FILTER (WHERE pr.aggregation = 'last'))[1]
-                          WHEN 'p99' THEN coalesce((array_agg(s.v ORDER BY s.v DESC)
-                                                      FILTER (WHERE pr.aggregation = 'p99'))[:k], 0)
-                        END AS total_usage
-                   FROM me_series s JOIN products pr ON pr.id = s.product_id
-                  GROUP BY s.org_id, s.product_id, pr.aggregation) x
-           JOIN orgs o ON o.id = x.org_id`,
-        p,
-      );
-
-      // Account level, for every product of the account (a commitment is due even without usage).
-      await trx.raw(
-        `CREATE TEMP TABLE me_totals ON COMMIT DROP AS
-         WITH agg AS (
-           SELECT pr.id AS product_id, coalesce(sum(m.total_usage), 0) AS total_usage,
-                  coalesce(sum(m.billable_usage), 0) AS billable_usage
-             FROM products pr LEFT JOIN me_org m ON m.product_id = pr.id
-            WHERE pr.account_id = :account
-            GROUP BY pr.id
-         ), base AS (
-           SELECT pr.id AS product_id, pr.code AS usage_type, pr.unit, pr.aggregation, pr.on_demand_mode,
-                  a.total_usage, a.billable_usage,
-                  coalesce(c.quantity, 0) AS committed_usage,
-                  coalesce(c.committed_price, 0) AS committed_price,
-                  coalesce(c.on_demand_price, 0) AS on_demand_price,
-                  CASE WHEN pr.allotment_per IS NULL THEN 0
-                       ELSE greatest(coalesce(gc.quantity, 0), coalesce(ga.billable_usage, 0)) * pr.allotment_quantity
-                  END AS granted
-             FROM products pr
-             JOIN agg a ON a.product_id = pr.id
-             LEFT JOIN commitments c ON c.account_id = pr.account_id AND c.product_code = pr.code
-             LEFT JOIN products gp ON gp.account_id = pr.account_id AND gp.code = pr.allotment_per
-             LEFT JOIN agg ga ON ga.product_id = gp.id
-             LEFT JOIN commitments gc ON gc.account_id = pr.account_id AND gc.product_code = pr.allotment_per
-            WHERE pr.account_id = :account
-         ), hourly AS (
-           -- hourly mode: only min(billable that hour, allotment per hour) of each hour's allotment can be used
-           SELECT b.product_id,
-                  sum(least(h.v, div(2 * b.granted * 12 * power(10::numeric, ${AVG_SCALE}) + 8760, 2 * 8760)
-                                 / power(10::numeric, ${AVG_SCALE}))) AS usable
-             FROM base b
-             JOIN (SELECT s.product_id, s.hour, sum(s.v) AS v
-                     FROM me_series s JOIN orgs o ON o.id = s.org_id AND o.billable
-                    GROUP BY s.product_id, s.hour) h ON h.product_id = b.product_id
-            WHERE b.on_demand_mode = 'hourly'
-            GROUP BY b.product_id
-         ), figures AS (
-           SELECT b.*,
-                  CASE WHEN b.on_demand_mode = 'hourly' THEN coalesce(hr.usable, 0) ELSE b.granted END
-                    AS allotment_usage
-             FROM base b LEFT JOIN hourly hr ON hr.product_id = b.product_id
-         )
-         SELECT f.product_id, f.usage_type, f.unit, f.aggregation, f.on_demand_mode,
-                trim_scale(f.total_usage) AS total_usage, trim_scale(f.billable_usage) AS billable_usage,
-                trim_scale(f.committed_usage) AS committed_usage, trim_scale(f.allotment_usage) AS allotment_usage,
-                trim_scale(f.committed_usage + f.allotment_usage) AS included_usage,
-                trim_scale(greatest(0, f.billable_usage - f.committed_usage - f.allotment_usage)) AS on_demand_usage,
-                f.committed_price, f.on_demand_price,
-                round(f.committed_usage * f.committed_price, ${MONEY_SCALE}) AS committed_cost,
-                round(greatest(0, f.billable_usage - f.committed_usage - f.allotment_usage) * f.on_demand_price,
-                      ${MONEY_SCALE}) AS on_demand_cost
-           FROM figures f`,
-        p,
-      );
-      // A commitment with no billable usage at all is charged to the parent's own org.
-      await trx.raw(
-        `INSERT INTO me_org (org_id, product_id, public_id, org_name, billable, total_usage, billable_usage)
-         SELECT o.id, t.product_id, o.public_id, o.name, o.billable, 0, 0
-           FROM me_totals t JOIN orgs o ON o.account_id = :account AND o.public_id = :account
-          WHERE t.billable_usage = 0 AND t.committed_cost + t.on_demand_cost > 0
-            AND NOT EXISTS (SELECT 1 FROM me_org m WHERE m.org_id = o.id AND m.product_id = t.product_id)`,
-        p,
-      );
-      // Chargeback: each org's share of the account's billable usage (percentages: of all usage).
-      const orgPart = 'm.product_id';
-      const orgTie = 'm.public_id COLLATE "C"';
-      const parentFirst = 'm.public_id = :account';
-      await trx.raw(
-        `CREATE TEMP TABLE me_orgs ON COMMIT DROP AS
-         SELECT m.org_id, m.product_id, m.public_id, m.org_name, m.billable, t.usage_type,
-                trim_scale(m.total_usage) AS total_usage, trim_scale(m.billable_usage) AS billable_usage,
-                ${share('least(t.billable_usage, t.included_usage)', qty('least(t.billable_usage, t.included_usage)'), 'm.billable_usage', 't.billable_usage', orgPart, orgTie, parentFirst)} AS committed_usage,
-                ${share('t.on_demand_usage', qty('t.on_demand_usage'), 'm.billable_usage', 't.billable_usage', orgPart, orgTie, parentFirst)} AS on_demand_usage,
-                ${share(`CASE WHEN t.total_usage > 0 THEN 100 ELSE 0 END`, String(PCT_SCALE), 'm.total_usage', 't.total_usage', orgPart, orgTie, parentFirst)} AS percentage_in_account,
-                round(${share('t.committed_cost', String(MONEY_SCALE), 'm.billable_usage', 't.billable_usage', orgPart, orgTie, parentFirst)}, ${MONEY_SCALE}) AS committed_cost,
-                round(${share('t.on_demand_cost', String(MONEY_SCALE), 'm.billable_usage', 't.billable_usage', orgPart, orgTie, parentFirst)}, ${MONEY_SCALE}) AS on_demand_cost
-           FROM me_org m JOIN me_totals t ON t.product_id = m.product_id`,
-        p,
-      );
-      await trx.raw('ANALYZE me_orgs');
-
-      // Tag level: the month's tag rows of each org and product, weighted by their summed hourly usage. An org
-      // row without any (a parent charged for an unused commitment) gets one untagged row.
-      await trx.raw(
-        `CREATE TEMP TABLE me_tag_raw ON COMMIT DROP AS
-         SELECT org_id, product_id, cells, sum(total_usage) AS raw_usage
-           FROM attribution_daily WHERE ${monthFilter}
-          GROUP BY org_id, product_id, cells`,
-        p,
-      );
-      await trx.raw(
-        `INSERT INTO me_tag_raw (org_id, product_id, cells, raw_usage)
-         SELECT m.org_id, m.product_id, array_fill(NULL::text, ARRAY[cardinality(CAST(:keys AS text[]))]), 0
-           FROM me_orgs m
-          WHERE NOT EXISTS (SELECT 1 FROM me_tag_raw r WHERE r.org_id = m.org_id AND r.product_id = m.product_id)`,
-        { ...p, keys: tagKeys },
-      );
-      const tagPart = 'r.org_id, r.product_id';
-      const tagTie = 'r.cells COLLATE "C"';
-      const firstTag = 'r.is_first';
-      const W = 'r.w_total';
-      await trx.raw(
-        `CREATE TEMP TABLE me_tags ON COMMIT DROP AS
-         SELECT x.*, x.committed_cost + x.on_demand_cost AS total_cost
-           FROM (SELECT m.public_id, m.usage_type, r.cells, trim_scale(r.raw_usage) AS raw_usage,
-                  ${share('m.total_usage', qty('m.total_usage'), 'r.raw_usage', W, tagPart, tagTie, firstTag)} AS total_usage,
-                  ${share('m.billable_usage', qty('m.billable_usage'), 'r.raw_usage', W, tagPart, tagTie, firstTag)} AS billable_usage,
-                  ${share('m.committed_usage', qty('m.committed_usage'), 'r.raw_usage', W, tagPart, tagTie, firstTag)} AS committed_usage,
-                  ${share('m.on_demand_usage', qty('m.on_demand_usage'), 'r.raw_usage', W, tagPart, tagTie, firstTag)} AS on_demand_usage,
-                  ${share(`CASE WHEN ${W} > 0 THEN 100 ELSE 0 END`, String(PCT_SCALE), 'r.raw_usage', W, tagPart, tagTie, firstTag)} AS percentage_in_org,
-                  ${share('m.percentage_in_account', String(PCT_SCALE), 'r.raw_usage', W, tagPart, tagTie, firstTag)} AS percentage_in_account,
-                  round(${share('m.committed_cost', String(MONEY_SCALE), 'r.raw_usage', W, tagPart, tagTie, firstTag)}, ${MONEY_SCALE}) AS committed_cost,
-                  round(${share('m.on_demand_cost', String(MONEY_SCALE), 'r.raw_usage', W, tagPart, tagTie, firstTag)}, ${MONEY_SCALE}) AS on_demand_cost
-                  FROM (SELECT t.*, sum(t.raw_usage) OVER (PARTITION BY t.org_id, t.product_id) AS w_total,
-                               row_number() OVER (PARTITION BY t.org_id, t.product_id ORDER BY t.cells COLLATE "C") = 1
-                                 AS is_first
-                          FROM me_tag_raw t) r
-                  JOIN me_orgs m ON m.org_id = r.org_id AND m.product_id = r.product_id) x`,
-        p,
-      );
+      await computeOrgFigures(trx, p);
+      await computeTagFigures(trx, p, tagKeys);
 
       const violations = await invariantViolations(trx);
       if (violations.length) {
@@ -313,7 +165,7 @@ export async function closeMonth(db: Knex, input: CloseInput): Promise<CloseResu
                             percentage_in_account, committed_cost, on_demand_cost), ';'
                             ORDER BY public_id COLLATE "C", usage_type COLLATE "C", cells COLLATE "C")) FROM me_tags)
                 )) AS checksum,
-                (SELECT max(facts_watermark) FROM attribution_runs WHERE ${monthFilter}) AS watermark`,
+                (SELECT max(facts_watermark) FROM attribution_runs WHERE ${MONTH_FILTER}) AS watermark`,
         { ...p, keys: tagKeys },
       );
       const { checksum, watermark } = sumRows[0] as { checksum: string; watermark: string | null };
@@ -392,6 +244,263 @@ export async function closeMonth(db: Knex, input: CloseInput): Promise<CloseResu
       }
       const info = await versionInfo(trx, input.accountId, input.month, version);
       return { outcome: 'created', previousVersion: latest?.version ?? null, ...info };
+    },
+    { isolationLevel: 'repeatable read' },
+  );
+}
+
+const MONTH_FILTER = `account_id = :account AND day >= CAST(:first AS date)
+                      AND day < CAST(:first AS date) + interval '1 month'`;
+
+type FigureParams = {
+  account: string;
+  /** First day of the month, YYYY-MM-01. */
+  first: string;
+  /** Hours the rules run over (the month's, or those elapsed for month-to-date). */
+  hours: number;
+  /** Rank the p99 rule takes. */
+  k: number;
+  /** Hours from here on are left out (month-to-date); the month's end for a close. */
+  until: Date;
+};
+
+/**
+ * Working tables me_series, me_org, me_totals, me_orgs (dropped at commit): each org's figure per product under
+ * the product's rule, the account's figures, and the chargeback by org.
+ */
+async function computeOrgFigures(trx: Knex.Transaction, p: FigureParams): Promise<void> {
+  const monthFilter = MONTH_FILTER;
+  // Each org's hourly series per product (attributed rows of the month, tag rows summed).
+  await trx.raw(
+    `CREATE TEMP TABLE me_series ON COMMIT DROP AS
+     SELECT org_id, product_id, hour, sum(total_usage) AS v
+       FROM attribution_hourly WHERE ${monthFilter} AND hour < :until
+      GROUP BY org_id, product_id, hour`,
+    p,
+  );
+  // Org level: the product's rule over the month (missing hours are 0), billable only for billable orgs.
+  await trx.raw(
+    `CREATE TEMP TABLE me_org ON COMMIT DROP AS
+     SELECT x.org_id, x.product_id, o.public_id, o.name AS org_name, o.billable, x.total_usage,
+            CASE WHEN o.billable THEN x.total_usage ELSE 0 END AS billable_usage
+       FROM (SELECT s.org_id, s.product_id,
+                    CASE pr.aggregation
+                      WHEN 'sum' THEN sum(s.v)
+                      WHEN 'avg' THEN div(2 * sum(s.v) * power(10::numeric, ${AVG_SCALE}) + :hours, 2 * :hours)
+                                      / power(10::numeric, ${AVG_SCALE})
+                      WHEN 'max' THEN max(s.v)
+                      WHEN 'last' THEN (array_agg(s.v ORDER BY s.hour DESC) FILTER (WHERE pr.aggregation = 'last'))[1]
+                      WHEN 'p99' THEN coalesce((array_agg(s.v ORDER BY s.v DESC)
+                                                  FILTER (WHERE pr.aggregation = 'p99'))[:k], 0)
+                    END AS total_usage
+               FROM me_series s JOIN products pr ON pr.id = s.product_id
+              GROUP BY s.org_id, s.product_id, pr.aggregation) x
+       JOIN orgs o ON o.id = x.org_id`,
+    p,
+  );
+
+  // Account level, for every product of the account (a commitment is due even without usage).
+  await trx.raw(
+    `CREATE TEMP TABLE me_totals ON COMMIT DROP AS
+     WITH agg AS (
+       SELECT pr.id AS product_id, coalesce(sum(m.total_usage), 0) AS total_usage,
+              coalesce(sum(m.billable_usage), 0) AS billable_usage
+         FROM products pr LEFT JOIN me_org m ON m.product_id = pr.id
+        WHERE pr.account_id = :account
+        GROUP BY pr.id
+     ), base AS (
+       SELECT pr.id AS product_id, pr.code AS usage_type, pr.unit, pr.aggregation, pr.on_demand_mode,
+              a.total_usage, a.billable_usage,
+              coalesce(c.quantity, 0) AS committed_usage,
+              coalesce(c.committed_price, 0) AS committed_price,
+              coalesce(c.on_demand_price, 0) AS on_demand_price,
+              CASE WHEN pr.allotment_per IS NULL THEN 0
+                   ELSE greatest(coalesce(gc.quantity, 0), coalesce(ga.billable_usage, 0)) * pr.allotment_quantity
+              END AS granted
+         FROM products pr
+         JOIN agg a ON a.product_id = pr.id
+         LEFT JOIN commitments c ON c.account_id = pr.account_id AND c.product_code = pr.code
+         LEFT JOIN products gp ON gp.account_id = pr.account_id AND gp.code = pr.allotment_per
+         LEFT JOIN agg ga ON ga.product_id = gp.id
+         LEFT JOIN commitments gc ON gc.account_id = pr.account_id AND gc.product_code = pr.allotment_per
+        WHERE pr.account_id = :account
+     ), hourly AS (
+       -- hourly mode: only min(billable that hour, allotment per hour) of each hour's allotment can be used
+       SELECT b.product_id,
+              sum(least(h.v, div(2 * b.granted * 12 * power(10::numeric, ${AVG_SCALE}) + 8760, 2 * 8760)
+                             / power(10::numeric, ${AVG_SCALE}))) AS usable
+         FROM base b
+         JOIN (SELECT s.product_id, s.hour, sum(s.v) AS v
+                 FROM me_series s JOIN orgs o ON o.id = s.org_id AND o.billable
+                GROUP BY s.product_id, s.hour) h ON h.product_id = b.product_id
+        WHERE b.on_demand_mode = 'hourly'
+        GROUP BY b.product_id
+     ), figures AS (
+       SELECT b.*,
+              CASE WHEN b.on_demand_mode = 'hourly' THEN coalesce(hr.usable, 0) ELSE b.granted END
+                AS allotment_usage
+         FROM base b LEFT JOIN hourly hr ON hr.product_id = b.product_id
+     )
+     SELECT f.product_id, f.usage_type, f.unit, f.aggregation, f.on_demand_mode,
+            trim_scale(f.total_usage) AS total_usage, trim_scale(f.billable_usage) AS billable_usage,
+            trim_scale(f.committed_usage) AS committed_usage, trim_scale(f.allotment_usage) AS allotment_usage,
+            trim_scale(f.committed_usage + f.allotment_usage) AS included_usage,
+            trim_scale(greatest(0, f.billable_usage - f.committed_usage - f.allotment_usage)) AS on_demand_usage,
+            f.committed_price, f.on_demand_price,
+            round(f.committed_usage * f.committed_price, ${MONEY_SCALE}) AS committed_cost,
+            round(greatest(0, f.billable_usage - f.committed_usage - f.allotment_usage) * f.on_demand_price,
+                  ${MONEY_SCALE}) AS on_demand_cost
+       FROM figures f`,
+    p,
+  );
+  // A commitment with no billable usage at all is charged to the parent's own org.
+  await trx.raw(
+    `INSERT INTO me_org (org_id, product_id, public_id, org_name, billable, total_usage, billable_usage)
+     SELECT o.id, t.product_id, o.public_id, o.name, o.billable, 0, 0
+       FROM me_totals t JOIN orgs o ON o.account_id = :account AND o.public_id = :account
+      WHERE t.billable_usage = 0 AND t.committed_cost + t.on_demand_cost > 0
+        AND NOT EXISTS (SELECT 1 FROM me_org m WHERE m.org_id = o.id AND m.product_id = t.product_id)`,
+    p,
+  );
+  // Chargeback: each org's share of the account's billable usage (percentages: of all usage).
+  const orgPart = 'm.product_id';
+  const orgTie = 'm.public_id COLLATE "C"';
+  const parentFirst = 'm.public_id = :account';
+  await trx.raw(
+    `CREATE TEMP TABLE me_orgs ON COMMIT DROP AS
+     SELECT m.org_id, m.product_id, m.public_id, m.org_name, m.billable, t.usage_type,
+            trim_scale(m.total_usage) AS total_usage, trim_scale(m.billable_usage) AS billable_usage,
+            ${share('least(t.billable_usage, t.included_usage)', qty('least(t.billable_usage, t.included_usage)'), 'm.billable_usage', 't.billable_usage', orgPart, orgTie, parentFirst)} AS committed_usage,
+            ${share('t.on_demand_usage', qty('t.on_demand_usage'), 'm.billable_usage', 't.billable_usage', orgPart, orgTie, parentFirst)} AS on_demand_usage,
+            ${share(`CASE WHEN t.total_usage > 0 THEN 100 ELSE 0 END`, String(PCT_SCALE), 'm.total_usage', 't.total_usage', orgPart, orgTie, parentFirst)} AS percentage_in_account,
+            round(${share('t.committed_cost', String(MONEY_SCALE), 'm.billable_usage', 't.billable_usage', orgPart, orgTie, parentFirst)}, ${MONEY_SCALE}) AS committed_cost,
+            round(${share('t.on_demand_cost', String(MONEY_SCALE), 'm.billable_usage', 't.billable_usage', orgPart, orgTie, parentFirst)}, ${MONEY_SCALE}) AS on_demand_cost
+       FROM me_org m JOIN me_totals t ON t.product_id = m.product_id`,
+    p,
+  );
+  await trx.raw('ANALYZE me_orgs');
+}
+
+/** Working table me_tags: every org figure split over the org's tag rows of the month. */
+async function computeTagFigures(trx: Knex.Transaction, p: FigureParams, tagKeys: string[]): Promise<void> {
+  const monthFilter = MONTH_FILTER;
+  // Tag level: the month's tag rows of each org and product, weighted by their summed hourly usage. An org
+  // row without any (a parent charged for an unused commitment) gets one untagged row.
+  await trx.raw(
+    `CREATE TEMP TABLE me_tag_raw ON COMMIT DROP AS
+     SELECT org_id, product_id, cells, sum(total_usage) AS raw_usage
+       FROM attribution_daily WHERE ${monthFilter}
+      GROUP BY org_id, product_id, cells`,
+    p,
+  );
+  await trx.raw(
+    `INSERT INTO me_tag_raw (org_id, product_id, cells, raw_usage)
+     SELECT m.org_id, m.product_id, array_fill(NULL::text, ARRAY[cardinality(CAST(:keys AS text[]))]), 0
+       FROM me_orgs m
+      WHERE NOT EXISTS (SELECT 1 FROM me_tag_raw r WHERE r.org_id = m.org_id AND r.product_id = m.product_id)`,
+    { ...p, keys: tagKeys },
+  );
+  const tagPart = 'r.org_id, r.product_id';
+  const tagTie = 'r.cells COLLATE "C"';
+  const firstTag = 'r.is_first';
+  const W = 'r.w_total';
+  await trx.raw(
+    `CREATE TEMP TABLE me_tags ON COMMIT DROP AS
+     SELECT x.*, x.committed_cost + x.on_demand_cost AS total_cost
+       FROM (SELECT m.public_id, m.usage_type, r.cells, trim_scale(r.raw_usage) AS raw_usage,
+              ${share('m.total_usage', qty('m.total_usage'), 'r.raw_usage', W, tagPart, tagTie, firstTag)} AS total_usage,
+              ${share('m.billable_usage', qty('m.billable_usage'), 'r.raw_usage', W, tagPart, tagTie, firstTag)} AS billable_usage,
+              ${share('m.committed_usage', qty('m.committed_usage'), 'r.raw_usage', W, tagPart, tagTie, firstTag)} AS committed_usage,
+              ${share('m.on_demand_usage', qty('m.on_demand_usage'), 'r.raw_usage', W, tagPart, tagTie, firstTag)} AS on_demand_usage,
+              ${share(`CASE WHEN ${W} > 0 THEN 100 ELSE 0 END`, String(PCT_SCALE), 'r.raw_usage', W, tagPart, tagTie, firstTag)} AS percentage_in_org,
+              ${share('m.percentage_in_account', String(PCT_SCALE), 'r.raw_usage', W, tagPart, tagTie, firstTag)} AS percentage_in_account,
+              round(${share('m.committed_cost', String(MONEY_SCALE), 'r.raw_usage', W, tagPart, tagTie, firstTag)}, ${MONEY_SCALE}) AS committed_cost,
+              round(${share('m.on_demand_cost', String(MONEY_SCALE), 'r.raw_usage', W, tagPart, tagTie, firstTag)}, ${MONEY_SCALE}) AS on_demand_cost
+              FROM (SELECT t.*, sum(t.raw_usage) OVER (PARTITION BY t.org_id, t.product_id) AS w_total,
+                           row_number() OVER (PARTITION BY t.org_id, t.product_id ORDER BY t.cells COLLATE "C") = 1
+                             AS is_first
+                      FROM me_tag_raw t) r
+              JOIN me_orgs m ON m.org_id = r.org_id AND m.product_id = r.product_id) x`,
+    p,
+  );
+}
+
+export interface MonthToDate {
+  hours: number;
+  periodStart: string;
+  periodEnd: string;
+  totals: {
+    usage_type: string;
+    unit: string;
+    total_usage: string;
+    billable_usage: string;
+    committed_cost: string;
+    on_demand_cost: string;
+    total_cost: string;
+  }[];
+  orgs: {
+    public_id: string;
+    org_name: string;
+    billable: boolean;
+    usage_type: string;
+    total_usage: string;
+    billable_usage: string;
+    total_cost: string;
+  }[];
+}
+
+/**
+ * The month so far, computed like the close but over the hours elapsed at `asOf` (avg and p99 over those hours)
+ * from the days attributed so far; nothing is stored. Costs include the whole month's commitment.
+ */
+export async function monthToDate(
+  db: Knex,
+  input: { accountId: string; month: string; asOf: string },
+): Promise<MonthToDate> {
+  checkMonth(input.month);
+  return db.transaction(
+    async (trx) => {
+      const account = await trx('accounts')
+        .where({ id: input.accountId })
+        .first('timezone', 'p99_drop_percent');
+      if (!account) throw new OrgtallyError(ErrorType.UnknownAccount, `no account "${input.accountId}"`);
+      const { rows } = await trx.raw(
+        `SELECT s AS start, least(e, greatest(s, date_trunc('hour', CAST(:asOf AS timestamptz)))) AS end
+           FROM (SELECT (CAST(:start AS date))::timestamp AT TIME ZONE :tz AS s,
+                        (CAST(:start AS date) + interval '1 month')::timestamp AT TIME ZONE :tz AS e) b`,
+        { start: monthStart(input.month), tz: account.timezone, asOf: new Date(input.asOf).toISOString() },
+      );
+      const b = rows[0] as { start: Date; end: Date };
+      const hours = Math.max(1, Math.round((b.end.getTime() - b.start.getTime()) / 3_600_000));
+      const { rows: kr } = await trx.raw(`SELECT floor(CAST(? AS numeric) * ? / 100)::int + 1 AS k`, [
+        account.p99_drop_percent,
+        hours,
+      ]);
+      await computeOrgFigures(trx, {
+        account: input.accountId,
+        first: monthStart(input.month),
+        hours,
+        k: kr[0].k,
+        until: b.end,
+      });
+      const { rows: totals } = await trx.raw(
+        `SELECT usage_type, unit, trim_scale(total_usage)::text AS total_usage,
+                trim_scale(billable_usage)::text AS billable_usage, committed_cost::text, on_demand_cost::text,
+                (committed_cost + on_demand_cost)::text AS total_cost
+           FROM me_totals ORDER BY usage_type COLLATE "C"`,
+      );
+      const { rows: orgs } = await trx.raw(
+        `SELECT public_id, org_name, billable, usage_type, trim_scale(total_usage)::text AS total_usage,
+                trim_scale(billable_usage)::text AS billable_usage, (committed_cost + on_demand_cost)::text AS total_cost
+           FROM me_orgs ORDER BY public_id COLLATE "C", usage_type COLLATE "C"`,
+      );
+      return {
+        hours,
+        periodStart: b.start.toISOString(),
+        periodEnd: b.end.toISOString(),
+        totals,
+        orgs,
+      };
     },
     { isolationLevel: 'repeatable read' },
   );

@@ -1,4 +1,5 @@
 import { add, cmp, dec, divRound, sub, sum, text, ZERO, type Dec } from './exact';
+import { sparkline } from './trends';
 
 /** The month-end report's rows (decimal strings, Datadog's field names) and the finance mail rendered from them. */
 
@@ -56,6 +57,22 @@ export interface ChangeRow {
   to: string;
 }
 
+export interface TrendSection {
+  months: string[];
+  /** The account's billable value per product, oldest month first (null: month not closed). */
+  account: { usage_type: string; unit: string; values: (string | null)[] }[];
+  movers: {
+    usage_type: string;
+    kind: string;
+    public_id: string;
+    org_name: string;
+    previous: string | null;
+    current: string | null;
+    abs: string;
+    pct: string | null;
+  }[];
+}
+
 export interface MailModel {
   account: { id: string; name: string; timezone: string };
   month: string;
@@ -69,6 +86,7 @@ export interface MailModel {
   top_tags: TagRow[];
   changes: ChangeRow[];
   previous?: { month: string; version: number; totals: TotalRow[] };
+  trends?: TrendSection;
   files: MonthEndFileNames;
 }
 
@@ -240,6 +258,7 @@ ${table(['product', 'unit', 'rule', 'usage (all)', 'billable', 'included', 'on-d
 <h3 style="margin:16px 0 4px">Per child org</h3>
 ${table(['org', 'public id', 'billable', 'products', 'cost', 'share of cost'], orgRows, [3, 4, 5])}
 ${orgs.length > MAX_ORGS ? `<p style="font-size:12px">…and ${orgs.length - MAX_ORGS} more orgs: see ${esc(m.files.byOrg)}.</p>` : ''}
+${m.trends ? trendHtml(m.trends, table) : ''}
 <h3 style="margin:16px 0 4px">Top tag rows by cost</h3>
 ${tagRows.length ? table(['org', 'product', 'tags', 'usage', '% of org', 'cost'], tagRows, [3, 4, 5]) : '<p>No tag rows.</p>'}
 <p style="font-size:12px;color:#555">Attached: ${[m.files.byOrg, m.files.byTag, ...m.files.summaries].map(esc).join(', ')}. Quantities and money are exact decimals; money is rounded to cents and split with the largest-remainder rule, so rows add up to the totals.</p>
@@ -279,6 +298,7 @@ export function renderText(m: MailModel): string {
       '',
     );
   }
+  if (m.trends) lines.push(...trendText(m.trends));
   lines.push(
     'Totals per product',
     pad([
@@ -316,4 +336,69 @@ export function renderText(m: MailModel): string {
     '',
   );
   return lines.join('\n');
+}
+
+const BAR_PX = 220;
+
+/**
+ * The six-month section: per product, a bar per month drawn with table cells (width and bgcolor attributes),
+ * which every common mail client renders; no image, no script. Then the top movers among child orgs.
+ */
+function trendHtml(
+  t: TrendSection,
+  table: (head: string[], rows: string[][], right: number[]) => string,
+): string {
+  const products = t.account.filter((p) => p.values.some((v) => v !== null && cmp(dec(v), ZERO) > 0));
+  const chart = products
+    .map((p) => {
+      const max = p.values.reduce((a, v) => (v !== null && cmp(dec(v), a) > 0 ? dec(v) : a), ZERO);
+      const rows = p.values
+        .map((v, i) => {
+          const px =
+            v === null || max.n === 0n
+              ? 0
+              : Math.max(1, Number(divRound({ n: dec(v).n * BigInt(BAR_PX), s: dec(v).s }, max, 0).n));
+          const bar =
+            v === null
+              ? '<td style="font-size:11px;color:#999;padding:1px 4px">not closed</td>'
+              : `<td style="padding:1px 4px"><table cellspacing="0" cellpadding="0"><tr><td width="${px}" height="12" bgcolor="#3b6fc4" style="background:#3b6fc4;font-size:1px;line-height:1px">&nbsp;</td></tr></table></td>`;
+          return `<tr><td style="font-size:11px;padding:1px 6px 1px 0;color:#555">${esc(t.months[i] ?? '')}</td>${bar}<td style="font-size:11px;text-align:right;padding:1px 4px">${v === null ? '' : esc(formatNumber(v))}</td></tr>`;
+        })
+        .join('');
+      return `<tr><td style="vertical-align:top;padding:6px 12px 6px 0;font-size:12px"><strong>${esc(p.usage_type)}</strong><br><span style="color:#777">${esc(p.unit)}, billable</span></td><td style="padding:6px 0"><table cellspacing="0" cellpadding="0">${rows}</table></td></tr>`;
+    })
+    .join('');
+  const movers = t.movers.filter((x) => x.kind === 'increase' || x.kind === 'decrease');
+  return `<h3 style="margin:16px 0 4px">Six months (${esc(t.months[0] ?? '')} to ${esc(t.months[t.months.length - 1] ?? '')})</h3>
+<table cellspacing="0" cellpadding="0" style="margin:4px 0 12px">${chart}</table>
+${
+  movers.length
+    ? `<p style="font-size:12px;margin:4px 0">Largest changes among client orgs, last month to this one (billable):</p>` +
+      table(
+        ['product', 'org', 'was', 'now', 'change', '%'],
+        movers.map((x) => [
+          x.usage_type,
+          x.org_name || x.public_id,
+          x.previous === null ? '–' : formatNumber(x.previous),
+          x.current === null ? '–' : formatNumber(x.current),
+          formatNumber(x.abs),
+          x.pct === null ? 'new' : `${x.pct} %`,
+        ]),
+        [2, 3, 4, 5],
+      )
+    : ''
+}`;
+}
+
+function trendText(t: TrendSection): string[] {
+  const products = t.account.filter((p) => p.values.some((v) => v !== null && cmp(dec(v), ZERO) > 0));
+  const w = Math.max(...products.map((p) => p.usage_type.length), 7);
+  return [
+    `Six months, billable (${t.months[0]} to ${t.months[t.months.length - 1]})`,
+    ...products.map(
+      (p) =>
+        `${p.usage_type.padEnd(w)}  ${sparkline(p.values)}  ${p.values.map((v) => (v === null ? '-' : formatNumber(v))).join(' | ')}`,
+    ),
+    '',
+  ];
 }

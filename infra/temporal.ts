@@ -10,4 +10,5 @@ export const workflowIds = {
   ingestDropFolder: (asOfIso: string) => `ingest-drop/${asOfIso}`,
   dailyAttribution: (accountId: string, day: string) => `attribution/${accountId}/${day}`,
   monthEndClose: (accountId: string, month: string) => `month-end/${accountId}/${month}`,
+  sixMonthTrends: (accountId: string, month: string) => `trends/${accountId}/${month}`,
 };

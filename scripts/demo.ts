@@ -21,6 +21,8 @@ import { byOrg, requireVersion } from '../db/month-end-report';
 import { formatNumber, orgSummaries } from '../domain/month-end-report';
 import { startMailSink, type MailSink } from '../infra/mail-sink';
 import type { MonthEndCloseResult } from '../workflows/month-end-close';
+import { storedTrends } from '../db/trends';
+import { trendTable } from './commands/trends';
 
 /**
  * The main job on embedded defaults: local stack, example account, ~7 months of hourly sample usage dropped into
@@ -197,7 +199,10 @@ async function attributionPhase(
   log(`\ntop tag combinations for logs_ingested_bytes in ${month} (GB; blank = untagged):\n${table(top)}`);
 }
 
-/** Closes the last complete month through monthEndClose, mails finance, shows the chargeback per org. */
+/**
+ * Closes the six complete months through monthEndClose, oldest first (each mails finance once and computes its
+ * six-month trends), then shows the last month's chargeback per org and its trend table.
+ */
 async function monthEndPhase(
   db: Knex,
   client: Client,
@@ -207,35 +212,40 @@ async function monthEndPhase(
   sink: MailSink | undefined,
 ): Promise<void> {
   const d = new Date(asOfMs);
-  const month = new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth() - 1, 1)).toISOString().slice(0, 7);
-  const workflowId = workflowIds.monthEndClose('acme', month);
-  step(`Workflow monthEndClose for ${month} (${workflowId})`);
-  const before = sink?.messages.length ?? 0;
-  const started = Date.now();
-  const r: MonthEndCloseResult = await client.workflow.execute('monthEndClose', {
-    taskQueue,
-    workflowId,
-    args: [{ accountId: 'acme', month, asOf: new Date(asOfMs).toISOString() }],
-  });
-  const c = r.close;
-  log(
-    `${((Date.now() - started) / 1000).toFixed(1)} s: version ${c.version} (${c.status}), ` +
-      `${c.outcome === 'created' ? 'new figures' : 'figures unchanged since the last run: nothing new to mail'}; ` +
-      `data complete through ${c.dataCompleteThrough}`,
+  const months = [6, 5, 4, 3, 2, 1].map((k) =>
+    new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth() - k, 1)).toISOString().slice(0, 7),
   );
+  const month = months[months.length - 1] as string;
+  step(`Workflow monthEndClose for ${months[0]} … ${month} (ids month-end/acme/<month>)`);
+  const before = sink?.messages.length ?? 0;
+  let last: MonthEndCloseResult | undefined;
+  for (const m of months) {
+    const started = Date.now();
+    const r: MonthEndCloseResult = await client.workflow.execute('monthEndClose', {
+      taskQueue,
+      workflowId: workflowIds.monthEndClose('acme', m),
+      args: [{ accountId: 'acme', month: m, asOf: new Date(asOfMs).toISOString() }],
+    });
+    last = r;
+    log(
+      `${m}: ${((Date.now() - started) / 1000).toFixed(1)} s, version ${r.close.version} (${r.close.status}), ` +
+        `${r.close.outcome === 'created' ? 'new figures' : 'figures unchanged: nothing new to mail'}; ` +
+        `mail: ${r.deliveries.map((x) => `${x.recipient} ${x.status}`).join(', ')}`,
+    );
+  }
+  if (!last) return;
+  const c = last.close;
   const dir = path.join(outputDir, 'month-end', 'acme', month, `v${c.version}`);
-  log(`files: ${dir}
-${r.files.map((f) => `  ${f.name} (${f.bytes.toLocaleString('en-US')} bytes)`).join('\n')}`);
-  for (const x of r.deliveries) log(`mail to ${x.recipient}: ${x.status}${x.detail ? ` (${x.detail})` : ''}`);
+  log(
+    `\nfiles of ${month}: ${dir}\n${last.files.map((f) => `  ${f.name} (${f.bytes.toLocaleString('en-US')} bytes)`).join('\n')}`,
+  );
   const sent = sink ? sink.messages.slice(before) : [];
   if (sink)
     log(
       `${sent.length} message(s) received by the in-process SMTP server this run` +
-        (sent.length
-          ? `, saved as ${sent.map((m) => path.basename(m.file ?? '')).join(', ')} in ${path.dirname(sent[0]?.file ?? '')}`
-          : ''),
+        (sent.length ? ` (saved as .eml in ${path.dirname(sent[0]?.file ?? '')})` : ''),
     );
-  log(`HTML preview of the mail: ${path.join(dir, 'report.html')}`);
+  log(`HTML preview of the ${month} mail: ${path.join(dir, 'report.html')}`);
   const v = await requireVersion(db, 'acme', month, c.version);
   const orgs = orgSummaries(await byOrg(db, v));
   log(`\nchargeback per org, ${month} (all products; trial orgs carry no cost):`);
@@ -251,6 +261,11 @@ ${r.files.map((f) => `  ${f.name} (${f.bytes.toLocaleString('en-US')} bytes)`).j
       })),
     ),
   );
+  const t = await storedTrends(db, { accountId: 'acme', month, view: 'billable' });
+  if (t) {
+    log(`\nsix-month trends to ${month}, billable view (\`report trends --account acme --month ${month}\`):`);
+    log(trendTable(t.months, t.rows));
+  }
   log(
     `(\`npm run orgtally -- report month-end --account acme --month ${month} --format json\` has every row)`,
   );

@@ -7,7 +7,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
-import type { Activities, CloseResult, WrittenFile } from '../activities';
+import type { Activities, CloseResult, TrendsResult, WrittenFile } from '../activities';
 import { NON_RETRYABLE } from '../domain/errors';
 import type { DeliveryInput } from './delivery';
 
@@ -38,6 +38,7 @@ export interface MonthEndCloseInput {
 
 export interface MonthEndCloseResult {
   close: Exclude<CloseResult, { outcome: 'incomplete' }>;
+  trends: TrendsResult;
   attributedDays: string[];
   files: Pick<WrittenFile, 'name' | 'bytes' | 'sha256'>[];
   deliveries: { id: string; recipient: string; status: string; detail?: string }[];
@@ -68,6 +69,15 @@ export async function monthEndClose(input: MonthEndCloseInput): Promise<MonthEnd
     );
   }
   const ref = { accountId: input.accountId, month: input.month, version: close.version };
+  // The mail shows the six months ending here: trends first (a no-op when no version changed).
+  const trends = await startOrWait<TrendsResult>(
+    'sixMonthTrends',
+    `trends/${input.accountId}/${input.month}`,
+    {
+      accountId: input.accountId,
+      month: input.month,
+    },
+  );
   const { files } = await renderMonthEnd(ref);
   const planned = await planMonthEndDeliveries(ref);
   const deliveries = await Promise.all(
@@ -88,10 +98,26 @@ export async function monthEndClose(input: MonthEndCloseInput): Promise<MonthEnd
   );
   return {
     close,
+    trends,
     attributedDays: attributed,
     files: files.map(({ name, bytes, sha256 }) => ({ name, bytes, sha256 })),
     deliveries,
   };
+}
+
+/**
+ * Runs a child workflow under its idempotency id. When that id is already running elsewhere (a schedule, an
+ * operator), waits for it to finish and runs it again, so the result reflects the latest data.
+ */
+async function startOrWait<R>(workflowType: string, workflowId: string, arg: unknown): Promise<R> {
+  for (;;) {
+    try {
+      return (await executeChild(workflowType, { workflowId, args: [arg] })) as R;
+    } catch (err) {
+      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+      await sleep('10 seconds');
+    }
+  }
 }
 
 /** Child dailyAttribution per day, `concurrency` at a time; a day already being attributed is waited for. */
@@ -99,18 +125,7 @@ async function attributeDays(accountId: string, days: string[], concurrency: num
   const queue = [...days];
   const lane = async () => {
     for (let day = queue.shift(); day !== undefined; day = queue.shift()) {
-      for (;;) {
-        try {
-          await executeChild('dailyAttribution', {
-            workflowId: `attribution/${accountId}/${day}`,
-            args: [{ accountId, day }],
-          });
-          break;
-        } catch (err) {
-          if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
-          await sleep('10 seconds'); // started elsewhere (a schedule, an operator): let it finish, then redo
-        }
-      }
+      await startOrWait('dailyAttribution', `attribution/${accountId}/${day}`, { accountId, day });
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, concurrency) }, lane));

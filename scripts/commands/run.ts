@@ -6,12 +6,16 @@ import { connectClient, workflowIds } from '../../infra/temporal';
 import { asOfFrom, log } from '../context';
 import { registerAttribution } from './attribution';
 import { registerMonthEnd } from './month-end';
+import { registerSummary } from './summary';
+import { registerTrends } from './trends';
 
 export function registerRun(program: Command): void {
   const run = program.command('run').description('start a workflow (a running worker executes it)');
   const report = program.command('report').description('read results');
   registerAttribution(run, report);
   registerMonthEnd(run, report, program);
+  registerTrends(run, report);
+  registerSummary(report);
   run
     .command('ingest-drop')
     .description('ingest every file in the drop folder (DROP_DIR)')

@@ -1,15 +1,32 @@
+import { parse } from 'csv-parse/sync';
 import type { Knex } from 'knex';
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+import { PROJECT_ROOT } from '../../infra/config';
 import { Readable } from 'node:stream';
 import { attributeDay } from '../../db/attribution';
 import { ingestBatch } from '../../db/ingest';
-import { closeMonth, monthDays } from '../../db/month-end';
+import { closeMonth, monthDays, monthToDate } from '../../db/month-end';
+import { computeTrends, storedTrends } from '../../db/trends';
+import { add, dec, sub, text } from '../../domain/exact';
 import { sampleUsage } from '../../scripts/lib/sample-data';
 import { cloneTestDatabase } from '../support/db';
 import { applyExample } from '../support/fixtures';
 
 let db: Knex;
+let url: string;
 let drop: () => Promise<void>;
-beforeAll(async () => ({ db, drop } = await cloneTestDatabase()));
+beforeAll(async () => ({ db, url, drop } = await cloneTestDatabase()));
+
+/** The real CLI in a child process, against this file's database. */
+function orgtally(...args: string[]) {
+  const r = spawnSync(process.execPath, [path.join(PROJECT_ROOT, 'bin', 'orgtally'), ...args], {
+    env: { ...process.env, DATABASE_URL: url },
+    encoding: 'utf8',
+  });
+  if (r.status !== 0) throw new Error(`orgtally ${args.join(' ')}: ${r.stderr}`);
+  return r.stdout;
+}
 afterAll(async () => drop());
 
 const MONTHS = ['2026-03', '2026-04', '2026-05', '2026-06', '2026-07', '2026-08'];
@@ -113,5 +130,125 @@ describe('six months of generated usage through attribution and month-end', () =
       `SELECT count(*)::int AS n FROM month_end_versions WHERE account_id = 'acme'`,
     );
     expect(rows[0].n).toBe(MONTHS.length);
+  });
+
+  it('six-month trends equal the month-end figures of each month, in both views', async () => {
+    const r = await computeTrends(db, { accountId: 'acme', month: '2026-08' });
+    expect(r).toMatchObject({ months: MONTHS, missingMonths: [], changed: true });
+    const t = await storedTrends(db, { accountId: 'acme', month: '2026-08' });
+    if (!t) throw new Error('no trends stored');
+    const { rows: orgs } = await db.raw(
+      `SELECT to_char(month, 'YYYY-MM') AS month, public_id, usage_type, trim_scale(total_usage)::text AS all_value,
+              trim_scale(billable_usage)::text AS billable_value FROM month_end_orgs WHERE account_id = 'acme'`,
+    );
+    expect(orgs.length).toBe(282); // 6 months × (4 + 4 × 10 + 3 trial) org products
+    for (const o of orgs as Record<string, string>[]) {
+      const i = MONTHS.indexOf(o.month as string);
+      const find = (view: string) =>
+        t.rows.find(
+          (x) =>
+            x.scope === 'org' &&
+            x.public_id === o.public_id &&
+            x.usage_type === o.usage_type &&
+            x.view === view,
+        );
+      expect([find('all')?.values[i], find('billable')?.values[i]]).toEqual([o.all_value, o.billable_value]);
+    }
+    // all − billable = the trial org's usage, for every product and month
+    for (const acc of t.rows.filter((x) => x.scope === 'account' && x.view === 'all')) {
+      const billable = t.rows.find(
+        (x) => x.scope === 'account' && x.view === 'billable' && x.usage_type === acc.usage_type,
+      );
+      const trial = t.rows.find(
+        (x) => x.public_id === 'trial-x' && x.view === 'all' && x.usage_type === acc.usage_type,
+      );
+      acc.values.forEach((v, i) => {
+        const diff = sub(dec(v ?? '0'), dec(billable?.values[i] ?? '0'));
+        expect(text(diff)).toBe(text(dec(trial?.values[i] ?? '0')));
+      });
+    }
+    expect(t.movers.length).toBeGreaterThan(0);
+    expect(await computeTrends(db, { accountId: 'acme', month: '2026-08' })).toMatchObject({
+      changed: false,
+    });
+  });
+
+  it('report trends --format csv parses back into the stored numbers', async () => {
+    const t = await storedTrends(db, { accountId: 'acme', month: '2026-08' });
+    const rows = parse(
+      orgtally('report', 'trends', '--account', 'acme', '--month', '2026-08', '--format', 'csv'),
+      {
+        columns: true,
+      },
+    ) as Record<string, string>[];
+    expect(rows).toHaveLength(t?.rows.length ?? -1);
+    for (const [i, r] of rows.entries()) {
+      const s = t?.rows[i];
+      expect([r.public_id, r.usage_type, r.view, ...MONTHS.map((m) => r[m] || null)]).toEqual([
+        s?.scope === 'account' ? '' : s?.public_id,
+        s?.usage_type,
+        s?.view,
+        ...(s?.values ?? []),
+      ]);
+    }
+    const table = orgtally(
+      'report',
+      'trends',
+      '--account',
+      'acme',
+      '--month',
+      '2026-08',
+      '--org',
+      'client-a',
+    );
+    expect(table).toMatch(/client-a +infra_hosts +billable +[▁▂▃▄▅▆▇█]{6}/);
+  });
+
+  it('report summary: Datadog-style JSON, shares add up to 100 in each view, the trial org explained', async () => {
+    for (const view of ['billable', 'all']) {
+      const out = JSON.parse(
+        orgtally(
+          'report',
+          'summary',
+          '--account',
+          'acme',
+          '--month',
+          '2026-08',
+          '--view',
+          view,
+          '--include-org-details',
+          '--format',
+          'json',
+        ),
+      );
+      expect(out).toMatchObject({ account: 'acme', month: '2026-08', view, status: 'final' });
+      expect(out.usage).toHaveLength(10);
+      const byProduct = new Map<string, string[]>();
+      for (const o of out.orgs)
+        byProduct.set(o.usage_type, [...(byProduct.get(o.usage_type) ?? []), o.percentage_in_account]);
+      for (const [, pcts] of byProduct)
+        expect(text(pcts.map((p) => dec(p)).reduce((a, b) => add(a, b)))).toBe('100');
+      const trial = out.orgs.find((o: { public_id: string }) => o.public_id === 'trial-x');
+      expect(trial).toMatchObject({
+        billable: false,
+        non_billable_reason: expect.stringMatching(/trial org/),
+      });
+      expect(trial.percentage_in_account === '0').toBe(view === 'billable');
+      expect(out.orgs.find((o: { public_id: string }) => o.public_id === 'acme').is_parent).toBe(true);
+    }
+  });
+
+  it('month-to-date runs the rules over the hours elapsed', async () => {
+    const mtd = await monthToDate(db, { accountId: 'acme', month: '2026-08', asOf: '2026-08-16T00:30:00Z' });
+    expect(mtd.hours).toBe(15 * 24);
+    const { rows } = await db.raw(
+      `SELECT p.code, trim_scale(sum(h.total_usage))::text AS s
+         FROM attribution_hourly h JOIN products p ON p.id = h.product_id
+        WHERE h.account_id = 'acme' AND h.hour >= '2026-08-01T00:00Z' AND h.hour < '2026-08-16T00:00Z'
+          AND p.aggregation = 'sum'
+        GROUP BY p.code`,
+    );
+    for (const r of rows as { code: string; s: string }[])
+      expect(mtd.totals.find((t) => t.usage_type === r.code)?.total_usage).toBe(r.s);
   });
 });

@@ -147,3 +147,37 @@ describe('the finance mail', () => {
     );
   });
 });
+
+describe('the six-month section of the mail', () => {
+  const trends = {
+    months: ['2026-05', '2026-06', '2026-07', '2026-08', '2026-09', '2026-10'],
+    account: [
+      { usage_type: 'logs', unit: 'GB', values: [null, '50', '100', '0', '25', '200'] },
+      { usage_type: 'idle', unit: 'seat', values: ['0', '0', '0', '0', '0', '0'] },
+    ],
+    movers: [
+      {
+        usage_type: 'logs',
+        kind: 'increase',
+        public_id: 'client-a',
+        org_name: 'Client A',
+        previous: '20',
+        current: '170',
+        abs: '150',
+        pct: '750',
+      },
+    ],
+  };
+  it('draws one bar per month with table cells (no image to block, no script), widths proportional', () => {
+    const html = renderHtml(model({ trends }));
+    expect(html).not.toMatch(/<script|<img|javascript:/i);
+    const widths = [...html.matchAll(/<td width="(\d+)" height="12" bgcolor/g)].map((m) => Number(m[1]));
+    expect(widths).toEqual([55, 110, 1, 28, 220]); // 50, 100, 0 (a sliver), 25, 200 of 220 px
+    expect(html).toContain('not closed'); // the absent first month
+    expect(html).not.toContain('<strong>idle</strong>'); // a product without usage draws nothing
+    expect(html).toMatch(/Client A<\/td>[\s\S]*?750 %/);
+  });
+  it('the text part has a sparkline per product', () => {
+    expect(renderText(model({ trends }))).toContain('logs      ▃▅▁▂█  - | 50 | 100 | 0 | 25 | 200');
+  });
+});

@@ -1,0 +1,153 @@
+import type { Command } from 'commander';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
+import { storedTrends, type StoredTrend } from '../../db/trends';
+import { isMonth } from '../../domain/month-end';
+import { sparkline, type View } from '../../domain/trends';
+import { loadConfig } from '../../infra/config';
+import { resolveEndpoints } from '../../infra/stack';
+import { connectClient, workflowIds } from '../../infra/temporal';
+import { log, table, withDb } from '../context';
+import { csvLine } from './month-end';
+
+const change = (kind: string, abs: string | null, pct: string | null) =>
+  kind === 'absent'
+    ? ''
+    : kind === 'new'
+      ? `+${abs} (new)`
+      : `${abs?.startsWith('-') ? '' : '+'}${abs} (${pct} %)`;
+
+/** The terminal table: one line per org (or the account) × product × view, with a six-month sparkline. */
+export function trendTable(months: string[], rows: StoredTrend[]): string {
+  return table(
+    rows.map((r) => ({
+      org: r.scope === 'account' ? '(account)' : r.public_id,
+      product: r.usage_type,
+      view: r.view,
+      trend: sparkline(r.values),
+      ...Object.fromEntries(months.map((m, i) => [m, r.values[i] ?? '–'])),
+      'm/m': change(r.mom_kind, r.mom_abs, r.mom_pct),
+      '6 months': change(r.six_kind, r.six_abs, r.six_pct),
+    })),
+  );
+}
+
+export function registerTrends(run: Command, report: Command): void {
+  run
+    .command('trends')
+    .description('compute the six-month trends ending at a month (from its month-end versions)')
+    .requiredOption('--account <id>', 'account id')
+    .requiredOption('--month <YYYY-MM>', 'the last month of the window')
+    .option('--wait', 'wait for the result and print it')
+    .action(async (o: { account: string; month: string; wait?: boolean }) => {
+      if (!isMonth(o.month)) throw new Error(`--month "${o.month}" is not YYYY-MM`);
+      const config = loadConfig();
+      const ep = resolveEndpoints(config);
+      const client = await connectClient(ep.temporalAddress, config.temporalNamespace);
+      const workflowId = workflowIds.sixMonthTrends(o.account, o.month);
+      try {
+        const handle = await client.workflow
+          .start('sixMonthTrends', {
+            taskQueue: config.taskQueue,
+            workflowId,
+            args: [{ accountId: o.account, month: o.month }],
+          })
+          .catch((err: unknown) => {
+            if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+            log(`${workflowId} is already running: attaching`);
+            return client.workflow.getHandle(workflowId);
+          });
+        log(`started ${workflowId}`);
+        if (o.wait) console.log(JSON.stringify(await handle.result(), null, 2));
+      } finally {
+        await client.connection.close();
+      }
+    });
+
+  report
+    .command('trends')
+    .description(
+      'six-month trends per org and product: values, month-over-month and six-month change, movers',
+    )
+    .requiredOption('--account <id>', 'account id')
+    .requiredOption('--month <YYYY-MM>', 'the last month of the window')
+    .option('--org <public id>', 'one org')
+    .option('--view <view>', 'billable | all (default both)')
+    .option('--format <format>', 'table | json | csv', 'table')
+    .action(async (o: { account: string; month: string; org?: string; view?: string; format: string }) => {
+      if (!isMonth(o.month)) throw new Error(`--month "${o.month}" is not YYYY-MM`);
+      if (o.view && !['billable', 'all'].includes(o.view)) throw new Error('--view must be billable or all');
+      if (!['table', 'json', 'csv'].includes(o.format))
+        throw new Error('--format must be table, json or csv');
+      const t = await withDb((db) =>
+        storedTrends(db, {
+          accountId: o.account,
+          month: o.month,
+          org: o.org,
+          view: o.view as View | undefined,
+        }),
+      );
+      if (!t) {
+        throw new Error(
+          `no trends for ${o.account} ${o.month}: run \`orgtally run trends --account ${o.account} --month ${o.month} --wait\``,
+        );
+      }
+      if (o.format === 'json') {
+        console.log(
+          JSON.stringify(
+            {
+              account: o.account,
+              month: o.month,
+              months: t.months,
+              missing_months: t.missingMonths,
+              rows: t.rows.map((r) => ({
+                public_id: r.scope === 'account' ? null : r.public_id,
+                org_name: r.org_name,
+                usage_type: r.usage_type,
+                view: r.view,
+                values: r.values,
+                month_over_month: { kind: r.mom_kind, abs: r.mom_abs, pct: r.mom_pct },
+                six_month: { kind: r.six_kind, abs: r.six_abs, pct: r.six_pct },
+              })),
+              top_movers: t.movers,
+            },
+            null,
+            2,
+          ),
+        );
+        return;
+      }
+      if (o.format === 'csv') {
+        console.log(
+          csvLine([
+            'public_id',
+            'org_name',
+            'usage_type',
+            'view',
+            ...t.months,
+            'mom_abs',
+            'mom_pct',
+            'six_month_abs',
+            'six_month_pct',
+          ]),
+        );
+        for (const r of t.rows) {
+          console.log(
+            csvLine([
+              r.scope === 'account' ? '' : r.public_id,
+              r.org_name,
+              r.usage_type,
+              r.view,
+              ...r.values,
+              r.mom_abs,
+              r.mom_kind === 'new' ? 'new' : r.mom_pct,
+              r.six_abs,
+              r.six_kind === 'new' ? 'new' : r.six_pct,
+            ]),
+          );
+        }
+        return;
+      }
+      if (t.missingMonths.length) log(`not closed yet (values absent): ${t.missingMonths.join(', ')}`);
+      console.log(trendTable(t.months, t.rows));
+    });
+}
