@@ -9,20 +9,44 @@ import { freePort } from '../infra/process';
 import { benchAttribution, benchExport, loadAttributionData, type AttributionData } from './attribution';
 import { benchIngest } from './ingest';
 import { machine, type BenchLine } from './lib';
+import { benchMonthEnd, loadMonthEndData } from './month-end';
+import { benchTrends, loadTrendsData } from './trends';
 
-/** attribution: one day of one account, orgs × products × 24 hours × tag sets facts. */
+/**
+ * attribution: one day of one account, orgs × products × 24 hours × tag sets facts. monthEnd: one attributed month
+ * (2026-10, 744 h) of one account, orgs × 20 products × 744 hourly rows (small 744 000, medium 14 880 000, large
+ * 29 760 000), each org and product spread over `cells` tag combinations of `tagKeys` keys.
+ */
 const SCALES = {
-  small: { ingestRecords: 100_000, attribution: { orgs: 100, products: 10, tagSets: 10 }, runs: 3 },
-  medium: { ingestRecords: 1_000_000, attribution: { orgs: 1_000, products: 20, tagSets: 10 }, runs: 3 },
-  large: { ingestRecords: 5_000_000, attribution: { orgs: 2_000, products: 20, tagSets: 10 }, runs: 3 },
+  small: {
+    ingestRecords: 100_000,
+    attribution: { orgs: 100, products: 10, tagSets: 10 },
+    monthEnd: { orgs: 50, tagKeys: 3, cells: 4 },
+    trendsOrgs: 100,
+    runs: 3,
+  },
+  medium: {
+    ingestRecords: 1_000_000,
+    attribution: { orgs: 1_000, products: 20, tagSets: 10 },
+    monthEnd: { orgs: 1_000, tagKeys: 3, cells: 4 },
+    trendsOrgs: 1_000,
+    runs: 3,
+  },
+  large: {
+    ingestRecords: 5_000_000,
+    attribution: { orgs: 2_000, products: 20, tagSets: 10 },
+    monthEnd: { orgs: 2_000, tagKeys: 3, cells: 4 },
+    trendsOrgs: 2_000,
+    runs: 3,
+  },
 } as const;
 
-const LINES = ['ingest', 'attribution', 'export'] as const;
+const LINES = ['ingest', 'attribution', 'export', 'month-end', 'trends'] as const;
 type LineName = (typeof LINES)[number];
 
 /**
- * `npm run bench [-- --scale small|medium|large] [--only ingest,attribution,export]`: each hot path next to its
- * physical floor, on the same Postgres and data, several runs, median. Uses a scratch database `orgtally_bench`
+ * `npm run bench [-- --scale small|medium|large] [--only ingest,attribution,export,month-end]`: each hot path next
+ * to its physical floor, on the same Postgres and data, several runs, median. Uses a scratch database `orgtally_bench`
  * (DATABASE_URL's server, else an embedded Postgres of its own). Writes a Markdown table and JSON under out/bench/.
  */
 async function main(): Promise<void> {
@@ -77,6 +101,15 @@ async function main(): Promise<void> {
         lines.push(await benchAttribution(db, data, { runs: scale.runs, log }));
       if (data && selected('export'))
         lines.push(await benchExport(db, data, { runs: scale.runs, workDir, log }));
+      // month-end last: its loader truncates the attribution tables the two lines above use.
+      if (selected('month-end')) {
+        const month = await loadMonthEndData(db, scale.monthEnd, log);
+        lines.push(await benchMonthEnd(db, month, { runs: scale.runs, log }));
+      }
+      if (selected('trends')) {
+        const t = await loadTrendsData(db, { orgs: scale.trendsOrgs, products: 20 }, log);
+        lines.push(await benchTrends(db, t, { runs: scale.runs, log }));
+      }
       const md = [
         `# orgtally benchmark (${name})`,
         '',
@@ -99,7 +132,7 @@ async function main(): Promise<void> {
       log(`\n${md}\n\nwritten to ${path.join(workDir, `bench-${name}.md`)} and .json`);
       await db.raw(
         `TRUNCATE ingest_batches, usage_facts, attribution_hourly, attribution_daily, attribution_totals,
-           attribution_runs, attribution_pending CASCADE`,
+           attribution_runs, attribution_pending, month_end_versions CASCADE`,
       );
     } finally {
       await db.destroy();

@@ -85,6 +85,8 @@ export async function closeMonth(db: Knex, input: CloseInput): Promise<CloseResu
   if (Number.isNaN(asOf.getTime())) throw new OrgtallyError(ErrorType.InvalidInput, `as-of "${input.asOf}"`);
   return db.transaction(
     async (trx) => {
+      // JIT compilation cost seconds per statement on month-sized plans and saved nothing (measured).
+      await trx.raw('SET LOCAL jit = off');
       const account = await trx('accounts')
         .where({ id: input.accountId })
         .first('timezone', 'lateness_hours', 'p99_drop_percent');
@@ -137,6 +139,7 @@ export async function closeMonth(db: Knex, input: CloseInput): Promise<CloseResu
         hours: period.hours,
         k: period.p99_rank,
         until: period.end,
+        monthHours: period.hours,
       };
 
       await computeOrgFigures(trx, p);
@@ -249,8 +252,12 @@ export async function closeMonth(db: Knex, input: CloseInput): Promise<CloseResu
   );
 }
 
-const MONTH_FILTER = `account_id = :account AND day >= CAST(:first AS date)
-                      AND day < CAST(:first AS date) + interval '1 month'`;
+const monthOf = (alias?: string) => {
+  const a = alias ? `${alias}.` : '';
+  return `${a}account_id = :account AND ${a}day >= CAST(:first AS date)
+          AND ${a}day < CAST(:first AS date) + interval '1 month'`;
+};
+const MONTH_FILTER = monthOf();
 
 type FigureParams = {
   account: string;
@@ -262,6 +269,8 @@ type FigureParams = {
   k: number;
   /** Hours from here on are left out (month-to-date); the month's end for a close. */
   until: Date;
+  /** Hours of the whole month: when `hours` is less, this is month-to-date. */
+  monthHours: number;
 };
 
 /**
@@ -270,33 +279,56 @@ type FigureParams = {
  */
 async function computeOrgFigures(trx: Knex.Transaction, p: FigureParams): Promise<void> {
   const monthFilter = MONTH_FILTER;
-  // Each org's hourly series per product (attributed rows of the month, tag rows summed).
+  // Each org's hourly series, only for the products whose rule needs the hours (max, p99, last, hourly
+  // on-demand; every product for month-to-date). Σ for sum and avg comes from the daily rows, which attribution
+  // checked to add up to the hourly ones: half the rows of a month never need grouping by hour.
+  const fullMonth = p.hours === p.monthHours;
+  const needsHours = `(pr.aggregation IN ('max', 'p99', 'last') OR pr.on_demand_mode = 'hourly' OR NOT :fullMonth)`;
   await trx.raw(
     `CREATE TEMP TABLE me_series ON COMMIT DROP AS
-     SELECT org_id, product_id, hour, sum(total_usage) AS v
-       FROM attribution_hourly WHERE ${monthFilter} AND hour < :until
-      GROUP BY org_id, product_id, hour`,
-    p,
+     SELECT h.org_id, h.product_id, h.hour, sum(h.total_usage) AS v
+       FROM attribution_hourly h
+      WHERE ${monthOf('h')} AND h.hour < :until
+        AND h.product_id IN (SELECT pr.id FROM products pr WHERE pr.account_id = :account AND ${needsHours})
+      GROUP BY h.org_id, h.product_id, h.hour`,
+    { ...p, fullMonth },
   );
-  // Org level: the product's rule over the month (missing hours are 0), billable only for billable orgs.
+  await trx.raw('ANALYZE me_series');
+  // Org level: the product's rule over the month (missing hours are 0), billable only for billable orgs. The
+  // aggregates are hash-friendly (no ordered aggregate sorting the whole series): `last` is the value of the
+  // greatest [epoch, value] pair, p99 ranks each group's own small array.
   await trx.raw(
     `CREATE TEMP TABLE me_org ON COMMIT DROP AS
-     SELECT x.org_id, x.product_id, o.public_id, o.name AS org_name, o.billable, x.total_usage,
-            CASE WHEN o.billable THEN x.total_usage ELSE 0 END AS billable_usage
-       FROM (SELECT s.org_id, s.product_id,
-                    CASE pr.aggregation
-                      WHEN 'sum' THEN sum(s.v)
-                      WHEN 'avg' THEN div(2 * sum(s.v) * power(10::numeric, ${AVG_SCALE}) + :hours, 2 * :hours)
-                                      / power(10::numeric, ${AVG_SCALE})
-                      WHEN 'max' THEN max(s.v)
-                      WHEN 'last' THEN (array_agg(s.v ORDER BY s.hour DESC) FILTER (WHERE pr.aggregation = 'last'))[1]
-                      WHEN 'p99' THEN coalesce((array_agg(s.v ORDER BY s.v DESC)
-                                                  FILTER (WHERE pr.aggregation = 'p99'))[:k], 0)
-                    END AS total_usage
-               FROM me_series s JOIN products pr ON pr.id = s.product_id
-              GROUP BY s.org_id, s.product_id, pr.aggregation) x
+     WITH hourly AS (
+       SELECT s.org_id, s.product_id, pr.aggregation, sum(s.v) AS total, max(s.v) AS top,
+              (max(ARRAY[extract(epoch FROM s.hour)::numeric, s.v]))[2] AS last_value,
+              array_agg(s.v) FILTER (WHERE pr.aggregation = 'p99') AS vals
+         FROM me_series s JOIN products pr ON pr.id = s.product_id
+        GROUP BY s.org_id, s.product_id, pr.aggregation
+     ), daily AS (
+       SELECT d.org_id, d.product_id, pr.aggregation, sum(d.total_usage) AS total
+         FROM attribution_daily d JOIN products pr ON pr.id = d.product_id
+        WHERE ${monthOf('d')} AND :fullMonth AND NOT ${needsHours}
+        GROUP BY d.org_id, d.product_id, pr.aggregation
+     ), x AS (
+       SELECT org_id, product_id, aggregation, total, top, last_value, vals FROM hourly
+       UNION ALL
+       SELECT org_id, product_id, aggregation, total, NULL, NULL, NULL FROM daily
+     )
+     SELECT x.org_id, x.product_id, o.public_id, o.name AS org_name, o.billable, r.total_usage,
+            CASE WHEN o.billable THEN r.total_usage ELSE 0 END AS billable_usage
+       FROM x
+       CROSS JOIN LATERAL (SELECT CASE x.aggregation
+                WHEN 'sum' THEN x.total
+                WHEN 'avg' THEN div(2 * x.total * power(10::numeric, ${AVG_SCALE}) + :hours, 2 * :hours)
+                                / power(10::numeric, ${AVG_SCALE})
+                WHEN 'max' THEN x.top
+                WHEN 'last' THEN x.last_value
+                WHEN 'p99' THEN coalesce((SELECT v FROM unnest(x.vals) AS v ORDER BY v DESC
+                                           OFFSET CAST(:k AS int) - 1 LIMIT 1), 0)
+              END AS total_usage) r
        JOIN orgs o ON o.id = x.org_id`,
-    p,
+    { ...p, fullMonth },
   );
 
   // Account level, for every product of the account (a commitment is due even without usage).
@@ -332,6 +364,8 @@ async function computeOrgFigures(trx: Knex.Transaction, p: FigureParams): Promis
          FROM base b
          JOIN (SELECT s.product_id, s.hour, sum(s.v) AS v
                  FROM me_series s JOIN orgs o ON o.id = s.org_id AND o.billable
+                WHERE s.product_id IN (SELECT pr.id FROM products pr
+                                        WHERE pr.account_id = :account AND pr.on_demand_mode = 'hourly')
                 GROUP BY s.product_id, s.hour) h ON h.product_id = b.product_id
         WHERE b.on_demand_mode = 'hourly'
         GROUP BY b.product_id
@@ -460,17 +494,19 @@ export async function monthToDate(
   checkMonth(input.month);
   return db.transaction(
     async (trx) => {
+      await trx.raw('SET LOCAL jit = off');
       const account = await trx('accounts')
         .where({ id: input.accountId })
         .first('timezone', 'p99_drop_percent');
       if (!account) throw new OrgtallyError(ErrorType.UnknownAccount, `no account "${input.accountId}"`);
       const { rows } = await trx.raw(
-        `SELECT s AS start, least(e, greatest(s, date_trunc('hour', CAST(:asOf AS timestamptz)))) AS end
+        `SELECT s AS start, least(e, greatest(s, date_trunc('hour', CAST(:asOf AS timestamptz)))) AS end,
+                (extract(epoch FROM e - s) / 3600)::int AS month_hours
            FROM (SELECT (CAST(:start AS date))::timestamp AT TIME ZONE :tz AS s,
                         (CAST(:start AS date) + interval '1 month')::timestamp AT TIME ZONE :tz AS e) b`,
         { start: monthStart(input.month), tz: account.timezone, asOf: new Date(input.asOf).toISOString() },
       );
-      const b = rows[0] as { start: Date; end: Date };
+      const b = rows[0] as { start: Date; end: Date; month_hours: number };
       const hours = Math.max(1, Math.round((b.end.getTime() - b.start.getTime()) / 3_600_000));
       const { rows: kr } = await trx.raw(`SELECT floor(CAST(? AS numeric) * ? / 100)::int + 1 AS k`, [
         account.p99_drop_percent,
@@ -482,6 +518,7 @@ export async function monthToDate(
         hours,
         k: kr[0].k,
         until: b.end,
+        monthHours: b.month_hours,
       });
       const { rows: totals } = await trx.raw(
         `SELECT usage_type, unit, trim_scale(total_usage)::text AS total_usage,
