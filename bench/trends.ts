@@ -28,7 +28,11 @@ export async function loadTrendsData(
         ...(i % 50 === 0 ? { billable: false } : {}),
       })),
     ],
-    products: Array.from({ length: opts.products }, (_, i) => ({ code: `p${i}`, unit: 'u', aggregation: 'sum' })),
+    products: Array.from({ length: opts.products }, (_, i) => ({
+      code: `p${i}`,
+      unit: 'u',
+      aggregation: 'sum',
+    })),
   });
   if (!spec.ok) throw new Error(JSON.stringify(spec.issues));
   await applyAccountSpec(db, spec.spec, { asOfMs: Date.parse('2026-11-28T00:00:00Z') });
@@ -65,7 +69,9 @@ export async function loadTrendsData(
        FROM month_end_orgs o WHERE o.account_id = :account GROUP BY o.month, o.usage_type`,
     { account: ACCOUNT },
   );
-  const { rows } = await db.raw(`SELECT count(*)::int AS n FROM month_end_orgs WHERE account_id = ?`, [ACCOUNT]);
+  const { rows } = await db.raw(`SELECT count(*)::int AS n FROM month_end_orgs WHERE account_id = ?`, [
+    ACCOUNT,
+  ]);
   log(
     `trends data: ${rows[0].n.toLocaleString('en-US')} org-month rows (${opts.orgs} orgs × ${opts.products} products × 6 months) in ${((Date.now() - started) / 1000).toFixed(1)} s`,
   );
@@ -107,12 +113,18 @@ export async function benchTrends(
          SELECT s.*, cur - coalesce(prev, 0) AS mom_abs,
                 CASE WHEN coalesce(prev, 0) = 0 THEN NULL ELSE round((cur - prev) * 100 / prev, 1) END AS mom_pct
            FROM s`,
-        { account: ACCOUNT, first: `${data.months[0]}-01`, last: `${data.months[data.months.length - 1]}-01` },
+        {
+          account: ACCOUNT,
+          first: `${data.months[0]}-01`,
+          last: `${data.months[data.months.length - 1]}-01`,
+        },
       ),
     );
     runs.push(ms);
     floors.push(floorMs);
-    opts.log(`  run ${i + 1}: computeTrends ${Math.round(ms)} ms (${rows} rows), SQL floor ${Math.round(floorMs)} ms`);
+    opts.log(
+      `  run ${i + 1}: computeTrends ${Math.round(ms)} ms (${rows} rows), SQL floor ${Math.round(floorMs)} ms`,
+    );
   }
   await db.raw('DROP TABLE IF EXISTS bench_trends_floor');
   return benchLine('trends (6 months → trends + movers)', rows, runs, floors);

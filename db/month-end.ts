@@ -278,7 +278,6 @@ type FigureParams = {
  * the product's rule, the account's figures, and the chargeback by org.
  */
 async function computeOrgFigures(trx: Knex.Transaction, p: FigureParams): Promise<void> {
-  const monthFilter = MONTH_FILTER;
   // Each org's hourly series, only for the products whose rule needs the hours (max, p99, last, hourly
   // on-demand; every product for month-to-date). Σ for sum and avg comes from the daily rows, which attribution
   // checked to add up to the hourly ones: half the rows of a month never need grouping by hour.
