@@ -150,7 +150,11 @@ export interface OrgSummary {
 /** Per org: Σ cost over products and the share of the account's cost (one decimal, display only). */
 export function orgSummaries(rows: readonly OrgRow[]): OrgSummary[] {
   const byOrg = new Map<string, OrgRow[]>();
-  for (const r of rows) byOrg.set(r.public_id, [...(byOrg.get(r.public_id) ?? []), r]);
+  for (const r of rows) {
+    const list = byOrg.get(r.public_id);
+    if (list) list.push(r);
+    else byOrg.set(r.public_id, [r]);
+  }
   const account = sum(rows.map((r) => dec(r.total_cost)));
   return [...byOrg.values()]
     .map((list) => {

@@ -17,10 +17,16 @@ export function trendMonths(month: string, n = TREND_MONTHS): string[] {
   return out;
 }
 
-/** Absent before the first present value, 0 for a missing month after it. */
-export function normalizeSeries(values: readonly (string | null | undefined)[]): (string | null)[] {
+/**
+ * Absent before the first present value and in months not closed (`closed[i]` false); 0 for a closed month
+ * without usage after it.
+ */
+export function normalizeSeries(
+  values: readonly (string | null | undefined)[],
+  closed?: readonly boolean[],
+): (string | null)[] {
   const first = values.findIndex((v) => v !== null && v !== undefined);
-  return values.map((v, i) => (first === -1 || i < first ? null : (v ?? '0')));
+  return values.map((v, i) => (first === -1 || i < first || closed?.[i] === false ? null : (v ?? '0')));
 }
 
 export type ChangeKind = 'change' | 'new' | 'flat' | 'absent';
@@ -63,8 +69,9 @@ export interface TrendRow {
 export function trendRow(
   key: { public_id: string | null; usage_type: string; view: View },
   raw: readonly (string | null | undefined)[],
+  closed?: readonly boolean[],
 ): TrendRow {
-  const values = normalizeSeries(raw);
+  const values = normalizeSeries(raw, closed);
   const last = values[values.length - 1] ?? null;
   const prev = values.length > 1 ? (values[values.length - 2] ?? null) : null;
   const first = values.find((v) => v !== null) ?? null;
@@ -105,7 +112,9 @@ export function topMovers(
   const byProduct = new Map<string, TrendRow[]>();
   for (const r of rows) {
     if (r.view !== opts.view) continue;
-    byProduct.set(r.usage_type, [...(byProduct.get(r.usage_type) ?? []), r]);
+    const list = byProduct.get(r.usage_type);
+    if (list) list.push(r);
+    else byProduct.set(r.usage_type, [r]);
   }
   for (const [usage_type, list] of [...byProduct].sort(([a], [b]) => (a < b ? -1 : 1))) {
     const last2 = (r: TrendRow): [Dec, Dec] => {

@@ -33,7 +33,11 @@ export interface SummaryOrg extends SummaryOrgInput {
 
 export function summarizeOrgs(accountId: string, orgs: readonly SummaryOrgInput[], view: View): SummaryOrg[] {
   const byProduct = new Map<string, SummaryOrgInput[]>();
-  for (const o of orgs) byProduct.set(o.usage_type, [...(byProduct.get(o.usage_type) ?? []), o]);
+  for (const o of orgs) {
+    const list = byProduct.get(o.usage_type);
+    if (list) list.push(o);
+    else byProduct.set(o.usage_type, [o]);
+  }
   const out: SummaryOrg[] = [];
   for (const [, list] of [...byProduct].sort(([a], [b]) => (a < b ? -1 : 1))) {
     const sorted = [...list].sort((a, b) => (a.public_id < b.public_id ? -1 : 1));

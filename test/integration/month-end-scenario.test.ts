@@ -9,6 +9,7 @@ import { ingestBatch } from '../../db/ingest';
 import { closeMonth, monthDays, monthToDate } from '../../db/month-end';
 import { computeTrends, storedTrends } from '../../db/trends';
 import { add, dec, sub, text } from '../../domain/exact';
+import { topMovers, trendMonths, trendRow, type View } from '../../domain/trends';
 import { sampleUsage } from '../../scripts/lib/sample-data';
 import { cloneTestDatabase } from '../support/db';
 import { applyExample } from '../support/fixtures';
@@ -250,5 +251,74 @@ describe('six months of generated usage through attribution and month-end', () =
     );
     for (const r of rows as { code: string; s: string }[])
       expect(mtd.totals.find((t) => t.usage_type === r.code)?.total_usage).toBe(r.s);
+  });
+
+  it('the SQL trends and movers equal the reference rules, with new, stopped and not-closed months', async () => {
+    // client-c starts in June, the trial org stops after July (read only by trends: the versions stay as stored)
+    await db('month_end_orgs')
+      .where({ account_id: 'acme', public_id: 'client-c' })
+      .whereIn('month', ['2026-03-01', '2026-04-01', '2026-05-01'])
+      .delete();
+    await db('month_end_orgs')
+      .where({ account_id: 'acme', public_id: 'trial-x', month: '2026-08-01' })
+      .delete();
+    for (const month of ['2026-05', '2026-08', '2026-09', '2026-10']) {
+      await db('trend_runs').where({ account_id: 'acme' }).delete();
+      await computeTrends(db, { accountId: 'acme', month });
+      const t = await storedTrends(db, { accountId: 'acme', month });
+      if (!t) throw new Error('no trends');
+      const months = trendMonths(month);
+      const closed = months.map((m) => MONTHS.includes(m));
+      const { rows: src } = await db.raw(
+        `SELECT to_char(month, 'YYYY-MM') AS month, public_id, usage_type, trim_scale(total_usage)::text AS a,
+                trim_scale(billable_usage)::text AS b FROM month_end_orgs WHERE account_id = 'acme'
+         UNION ALL
+         SELECT to_char(month, 'YYYY-MM'), '', usage_type, trim_scale(total_usage)::text, trim_scale(billable_usage)::text
+           FROM month_end_totals WHERE account_id = 'acme'`,
+      );
+      const raw = new Map<string, (string | null)[]>();
+      for (const r of src as {
+        month: string;
+        public_id: string;
+        usage_type: string;
+        a: string;
+        b: string;
+      }[]) {
+        const i = months.indexOf(r.month);
+        if (i < 0) continue;
+        for (const view of ['all', 'billable'] as View[]) {
+          const k = `${r.public_id}|${r.usage_type}|${view}`;
+          const arr = raw.get(k) ?? months.map(() => null);
+          arr[i] = view === 'all' ? r.a : r.b;
+          raw.set(k, arr);
+        }
+      }
+      const expected = [...raw].map(([k, values]) => {
+        const [public_id, usage_type, view] = k.split('|') as [string, string, View];
+        return trendRow({ public_id: public_id === '' ? null : public_id, usage_type, view }, values, closed);
+      });
+      const actual = t.rows.map((r) => ({
+        k: `${r.public_id}|${r.usage_type}|${r.view}`,
+        values: r.values,
+        mom: [r.mom_kind, r.mom_abs, r.mom_pct],
+        six: [r.six_kind, r.six_abs, r.six_pct],
+      }));
+      const want = expected.map((r) => ({
+        k: `${r.public_id ?? ''}|${r.usage_type}|${r.view}`,
+        values: r.values,
+        mom: [r.mom.kind, r.mom.abs, r.mom.pct],
+        six: [r.six_month.kind, r.six_month.abs, r.six_month.pct],
+      }));
+      const byK = (a: { k: string }, b: { k: string }) => (a.k < b.k ? -1 : 1);
+      expect(actual.sort(byK)).toEqual(want.sort(byK));
+      const movers = (['billable', 'all'] as View[]).flatMap((view) =>
+        topMovers(expected, { view, exclude: ['acme'] }),
+      );
+      const key = (m: { view: string; usage_type: string; kind: string; public_id: string }) =>
+        `${m.view}|${m.usage_type}|${m.kind}|${m.public_id}`;
+      expect(t.movers.map((m) => `${key(m as never)}|${m.abs}|${m.pct}`).sort()).toEqual(
+        movers.map((m) => `${key(m)}|${m.abs}|${m.pct}`).sort(),
+      );
+    }
   });
 });

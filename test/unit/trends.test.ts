@@ -32,6 +32,8 @@ describe('trend months and series', () => {
       '0',
     ]);
     expect(normalizeSeries([null, null])).toEqual([null, null]);
+    // a month not closed yet is unknown, not 0
+    expect(normalizeSeries(['1', null, '2'], [true, false, true])).toEqual(['1', null, '2']);
   });
 });
 
