@@ -22,10 +22,13 @@ export async function ingestFile(
   if (input.path === '-') {
     stream = process.stdin;
   } else {
+    // Opened here, synchronously: once open, the file can be moved (another drop-folder run) and is still read
+    // whole; checking then opening later left a window in which the open failed outside this error handling.
+    let fd: number;
     try {
       const st = fs.statSync(input.path);
       if (!st.isFile()) throw new Error('not a regular file');
-      fs.accessSync(input.path, fs.constants.R_OK);
+      fd = fs.openSync(input.path, 'r');
     } catch (err) {
       throw new OrgtallyError(
         ErrorType.UnreadableInput,
@@ -33,7 +36,7 @@ export async function ingestFile(
         { cause: err },
       );
     }
-    stream = fs.createReadStream(input.path, { highWaterMark: 1 << 20 });
+    stream = fs.createReadStream(input.path, { fd, highWaterMark: 1 << 20 });
   }
   return ingestBatch(db, {
     source: input.path,
