@@ -462,6 +462,8 @@ export interface MonthToDate {
   hours: number;
   periodStart: string;
   periodEnd: string;
+  /** Hours before this may still receive late data (as of minus the lateness window). */
+  dataCompleteThrough: string;
   totals: {
     usage_type: string;
     unit: string;
@@ -496,16 +498,23 @@ export async function monthToDate(
       await trx.raw('SET LOCAL jit = off');
       const account = await trx('accounts')
         .where({ id: input.accountId })
-        .first('timezone', 'p99_drop_percent');
+        .first('timezone', 'p99_drop_percent', 'lateness_hours');
       if (!account) throw new OrgtallyError(ErrorType.UnknownAccount, `no account "${input.accountId}"`);
       const { rows } = await trx.raw(
         `SELECT s AS start, least(e, greatest(s, date_trunc('hour', CAST(:asOf AS timestamptz)))) AS end,
+                least(e, greatest(s, date_trunc('hour', CAST(:asOf AS timestamptz) - make_interval(hours => :lateness))))
+                  AS complete_through,
                 (extract(epoch FROM e - s) / 3600)::int AS month_hours
            FROM (SELECT (CAST(:start AS date))::timestamp AT TIME ZONE :tz AS s,
                         (CAST(:start AS date) + interval '1 month')::timestamp AT TIME ZONE :tz AS e) b`,
-        { start: monthStart(input.month), tz: account.timezone, asOf: new Date(input.asOf).toISOString() },
+        {
+          start: monthStart(input.month),
+          tz: account.timezone,
+          asOf: new Date(input.asOf).toISOString(),
+          lateness: account.lateness_hours,
+        },
       );
-      const b = rows[0] as { start: Date; end: Date; month_hours: number };
+      const b = rows[0] as { start: Date; end: Date; month_hours: number; complete_through: Date };
       const hours = Math.max(1, Math.round((b.end.getTime() - b.start.getTime()) / 3_600_000));
       const { rows: kr } = await trx.raw(`SELECT floor(CAST(? AS numeric) * ? / 100)::int + 1 AS k`, [
         account.p99_drop_percent,
@@ -534,6 +543,7 @@ export async function monthToDate(
         hours,
         periodStart: b.start.toISOString(),
         periodEnd: b.end.toISOString(),
+        dataCompleteThrough: b.complete_through.toISOString(),
         totals,
         orgs,
       };

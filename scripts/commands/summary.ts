@@ -47,9 +47,9 @@ export function registerSummary(report: Command): void {
           const asOf = new Date(asOfFrom(o.asOf)).toISOString();
           const mtd = await monthToDate(db, { accountId: o.account, month: o.month, asOf });
           return {
-            source: `month-to-date over ${mtd.hours} h (not closed)`,
+            source: `month-to-date over ${mtd.hours} h through ${mtd.periodEnd} (not closed; provisional)`,
             status: 'month_to_date',
-            data_complete_through: mtd.periodEnd,
+            data_complete_through: mtd.dataCompleteThrough,
             totals: mtd.totals,
             orgs: mtd.orgs,
           };

@@ -242,6 +242,10 @@ describe('six months of generated usage through attribution and month-end', () =
   it('month-to-date runs the rules over the hours elapsed', async () => {
     const mtd = await monthToDate(db, { accountId: 'acme', month: '2026-08', asOf: '2026-08-16T00:30:00Z' });
     expect(mtd.hours).toBe(15 * 24);
+    expect([mtd.periodEnd, mtd.dataCompleteThrough]).toEqual([
+      '2026-08-16T00:00:00.000Z',
+      '2026-08-13T00:00:00.000Z',
+    ]);
     const { rows } = await db.raw(
       `SELECT p.code, trim_scale(sum(h.total_usage))::text AS s
          FROM attribution_hourly h JOIN products p ON p.id = h.product_id
