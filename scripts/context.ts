@@ -1,7 +1,9 @@
+import { WorkflowExecutionAlreadyStartedError, type Client, type WorkflowHandle } from '@temporalio/client';
 import type { Knex } from 'knex';
 import { loadConfig, type Config } from '../infra/config';
+import { connectClient } from '../infra/temporal';
 import { createDb } from '../infra/db';
-import { resolveDatabaseUrl } from '../infra/stack';
+import { resolveDatabaseUrl, resolveEndpoints } from '../infra/stack';
 import { ensureDatabase, migrateLatest, pendingMigrations } from '../db/migrate';
 
 export const log = (line: string) => process.stderr.write(`${line}\n`);
@@ -49,4 +51,33 @@ export function table(rows: Record<string, unknown>[], columns?: string[]): stri
       .join('  ')
       .trimEnd();
   return [line(cols), line(widths.map((w) => '-'.repeat(w))), ...cells.map(line)].join('\n');
+}
+
+/** A Temporal client for one command (TEMPORAL_ADDRESS or the local stack), closed after. */
+export async function withClient<T>(fn: (client: Client, config: Config) => Promise<T>): Promise<T> {
+  const config = loadConfig();
+  const client = await connectClient(resolveEndpoints(config).temporalAddress, config.temporalNamespace);
+  try {
+    return await fn(client, config);
+  } finally {
+    await client.connection.close();
+  }
+}
+
+/** Starts a workflow under its idempotency id, or attaches to the run already going under that id. */
+export async function startOrAttach(
+  client: Client,
+  workflowType: string,
+  opts: { taskQueue: string; workflowId: string; args: unknown[]; quiet?: boolean },
+): Promise<WorkflowHandle> {
+  const { quiet, ...start } = opts;
+  try {
+    const handle = await client.workflow.start(workflowType, start);
+    if (!quiet) log(`started ${opts.workflowId}`);
+    return handle;
+  } catch (err) {
+    if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+    log(`${opts.workflowId} is already running: attaching`);
+    return client.workflow.getHandle(opts.workflowId);
+  }
 }

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import { pendingDays } from '../../db/attribution';
 import { attributionRows } from '../../db/attribution-report';
 import { dailyHeader, isDay } from '../../domain/attribution';
@@ -8,7 +8,7 @@ import { createDb } from '../../infra/db';
 import { resolveEndpoints } from '../../infra/stack';
 import { connectClient, workflowIds } from '../../infra/temporal';
 import type { DailyAttributionResult } from '../../workflows/daily-attribution';
-import { log, table, withDb } from '../context';
+import { log, startOrAttach, table, withDb } from '../context';
 
 /** Starts (or attaches to) dailyAttribution for each day; with `wait`, at most `concurrency` at once. */
 export async function runAttribution(
@@ -25,20 +25,13 @@ export async function runAttribution(
 ): Promise<void> {
   const queue = [...days];
   const one = async (day: string) => {
-    const workflowId = workflowIds.dailyAttribution(accountId, day);
-    const handle = await client.workflow
-      .start('dailyAttribution', {
-        taskQueue,
-        workflowId,
-        args: [{ accountId, day, restateTags: opts.restateTags }],
-      })
-      .catch((err: unknown) => {
-        if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
-        log(`${workflowId} is already running: attaching`);
-        return client.workflow.getHandle(workflowId);
-      });
+    const handle = await startOrAttach(client, 'dailyAttribution', {
+      taskQueue,
+      workflowId: workflowIds.dailyAttribution(accountId, day),
+      args: [{ accountId, day, restateTags: opts.restateTags }],
+      quiet: opts.wait, // with --wait each day prints its result instead
+    });
     if (opts.wait) opts.onDone?.(day, (await handle.result()) as DailyAttributionResult);
-    else log(`started ${workflowId}`);
   };
   const lanes = Array.from({ length: Math.max(1, opts.concurrency ?? 4) }, async () => {
     for (let day = queue.shift(); day !== undefined; day = queue.shift()) await one(day);

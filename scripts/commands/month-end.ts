@@ -1,13 +1,10 @@
 import type { Command } from 'commander';
-import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import { listDeliveries, type DeliveryStatus } from '../../db/deliveries';
 import { byOrg, byTag, requireVersion, totals } from '../../db/month-end-report';
 import { isMonth } from '../../domain/month-end';
-import { loadConfig } from '../../infra/config';
-import { resolveEndpoints } from '../../infra/stack';
-import { connectClient, workflowIds } from '../../infra/temporal';
+import { workflowIds } from '../../infra/temporal';
 import type { MonthEndCloseResult } from '../../workflows/month-end-close';
-import { asOfFrom, log, table, withDb } from '../context';
+import { asOfFrom, log, startOrAttach, table, withClient, withDb } from '../context';
 
 const ROWS = ['totals', 'by_org', 'by_tag'] as const;
 type RowsName = (typeof ROWS)[number];
@@ -41,24 +38,13 @@ export function registerMonthEnd(run: Command, report: Command, program: Command
     .action(
       async (o: { account: string; month: string; asOf?: string; concurrency: string; wait?: boolean }) => {
         checkMonth(o.month);
-        const config = loadConfig();
-        const ep = resolveEndpoints(config);
         const asOf = new Date(asOfFrom(o.asOf)).toISOString();
-        const client = await connectClient(ep.temporalAddress, config.temporalNamespace);
-        const workflowId = workflowIds.monthEndClose(o.account, o.month);
-        try {
-          const handle = await client.workflow
-            .start('monthEndClose', {
-              taskQueue: config.taskQueue,
-              workflowId,
-              args: [{ accountId: o.account, month: o.month, asOf, concurrency: Number(o.concurrency) }],
-            })
-            .catch((err: unknown) => {
-              if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
-              log(`${workflowId} is already running: attaching`);
-              return client.workflow.getHandle(workflowId);
-            });
-          log(`started ${workflowId}`);
+        await withClient(async (client, config) => {
+          const handle = await startOrAttach(client, 'monthEndClose', {
+            taskQueue: config.taskQueue,
+            workflowId: workflowIds.monthEndClose(o.account, o.month),
+            args: [{ accountId: o.account, month: o.month, asOf, concurrency: Number(o.concurrency) }],
+          });
           if (!o.wait) return;
           const r = (await handle.result()) as MonthEndCloseResult;
           const c = r.close;
@@ -69,9 +55,7 @@ export function registerMonthEnd(run: Command, report: Command, program: Command
           console.log(r.files.map((f) => `  ${f.name} (${f.bytes} bytes)`).join('\n'));
           for (const d of r.deliveries)
             console.log(`  mail to ${d.recipient}: ${d.status}${d.detail ? ` (${d.detail})` : ''}`);
-        } finally {
-          await client.connection.close();
-        }
+        });
       },
     );
 

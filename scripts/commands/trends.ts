@@ -1,12 +1,9 @@
 import type { Command } from 'commander';
-import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import { storedTrends, type StoredTrend } from '../../db/trends';
 import { isMonth } from '../../domain/month-end';
 import { sparkline, type View } from '../../domain/trends';
-import { loadConfig } from '../../infra/config';
-import { resolveEndpoints } from '../../infra/stack';
-import { connectClient, workflowIds } from '../../infra/temporal';
-import { log, table, withDb } from '../context';
+import { workflowIds } from '../../infra/temporal';
+import { log, startOrAttach, table, withClient, withDb } from '../context';
 import { csvLine } from './month-end';
 
 const change = (kind: string, abs: string | null, pct: string | null) =>
@@ -40,27 +37,14 @@ export function registerTrends(run: Command, report: Command): void {
     .option('--wait', 'wait for the result and print it')
     .action(async (o: { account: string; month: string; wait?: boolean }) => {
       if (!isMonth(o.month)) throw new Error(`--month "${o.month}" is not YYYY-MM`);
-      const config = loadConfig();
-      const ep = resolveEndpoints(config);
-      const client = await connectClient(ep.temporalAddress, config.temporalNamespace);
-      const workflowId = workflowIds.sixMonthTrends(o.account, o.month);
-      try {
-        const handle = await client.workflow
-          .start('sixMonthTrends', {
-            taskQueue: config.taskQueue,
-            workflowId,
-            args: [{ accountId: o.account, month: o.month }],
-          })
-          .catch((err: unknown) => {
-            if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
-            log(`${workflowId} is already running: attaching`);
-            return client.workflow.getHandle(workflowId);
-          });
-        log(`started ${workflowId}`);
+      await withClient(async (client, config) => {
+        const handle = await startOrAttach(client, 'sixMonthTrends', {
+          taskQueue: config.taskQueue,
+          workflowId: workflowIds.sixMonthTrends(o.account, o.month),
+          args: [{ accountId: o.account, month: o.month }],
+        });
         if (o.wait) console.log(JSON.stringify(await handle.result(), null, 2));
-      } finally {
-        await client.connection.close();
-      }
+      });
     });
 
   report
