@@ -1,7 +1,8 @@
 import type { Knex } from 'knex';
-import { AVG_SCALE, MONEY_SCALE, PCT_SCALE, QTY_SCALE } from '../domain/billing';
+import { AVG_SCALE, MONEY_SCALE, p99Rank, PCT_SCALE, QTY_SCALE } from '../domain/billing';
 import { ErrorType, OrgtallyError } from '../domain/errors';
 import { isMonth } from '../domain/month-end';
+import type { SummaryOrgInput, SummaryTotal } from '../domain/usage-summary';
 
 /**
  * Owner of month_end_versions, month_end_totals, month_end_orgs, month_end_tags. The billing rules are those of
@@ -60,6 +61,65 @@ export async function monthDays(db: Knex, accountId: string, month: string): Pro
   return { days: list.map((r) => r.day), toAttribute: list.filter((r) => r.to_attribute).map((r) => r.day) };
 }
 
+interface MonthPeriod {
+  /** [start, end) of the month in the account's zone; hours = its real length (743/745 in DST months). */
+  start: Date;
+  end: Date;
+  hours: number;
+  /** min(end, as-of to the hour): where month-to-date stops. */
+  elapsedEnd: Date;
+  /** Data before this is past the lateness window. */
+  completeThrough: Date;
+  /** Every day of the month is past the lateness window. */
+  final: boolean;
+  p99DropPercent: string;
+}
+
+/** The account's month as instants, for the close and for month-to-date (one place computes them). */
+async function monthPeriod(
+  trx: Knex.Transaction,
+  accountId: string,
+  month: string,
+  asOf: Date,
+): Promise<MonthPeriod> {
+  const account = await trx('accounts')
+    .where({ id: accountId })
+    .first('timezone', 'lateness_hours', 'p99_drop_percent');
+  if (!account) throw new OrgtallyError(ErrorType.UnknownAccount, `no account "${accountId}"`);
+  const { rows } = await trx.raw(
+    `SELECT s AS start, e AS end, (extract(epoch FROM e - s) / 3600)::int AS hours,
+            least(e, greatest(s, date_trunc('hour', CAST(:asOf AS timestamptz)))) AS elapsed_end,
+            least(e, greatest(s, date_trunc('hour', CAST(:asOf AS timestamptz) - make_interval(hours => :lateness))))
+              AS complete_through,
+            CAST(:asOf AS timestamptz) >= e + make_interval(hours => :lateness) AS final
+       FROM (SELECT (CAST(:start AS date))::timestamp AT TIME ZONE :tz AS s,
+                    (CAST(:start AS date) + interval '1 month')::timestamp AT TIME ZONE :tz AS e) b`,
+    {
+      start: monthStart(month),
+      tz: account.timezone,
+      asOf: asOf.toISOString(),
+      lateness: account.lateness_hours,
+    },
+  );
+  const r = rows[0] as {
+    start: Date;
+    end: Date;
+    hours: number;
+    elapsed_end: Date;
+    complete_through: Date;
+    final: boolean;
+  };
+  return {
+    start: r.start,
+    end: r.end,
+    hours: r.hours,
+    elapsedEnd: r.elapsed_end,
+    completeThrough: r.complete_through,
+    final: r.final,
+    p99DropPercent: account.p99_drop_percent,
+  };
+}
+
 /**
  * Largest-remainder share of figure `f` by weight `w` out of `W` (Σ w over `part`), in units of 10^-`s`; ties go
  * to the earlier row by `tie`. With W = 0 the row where `first` holds takes the whole figure.
@@ -87,10 +147,7 @@ export async function closeMonth(db: Knex, input: CloseInput): Promise<CloseResu
     async (trx) => {
       // JIT compilation cost seconds per statement on month-sized plans and saved nothing (measured).
       await trx.raw('SET LOCAL jit = off');
-      const account = await trx('accounts')
-        .where({ id: input.accountId })
-        .first('timezone', 'lateness_hours', 'p99_drop_percent');
-      if (!account) throw new OrgtallyError(ErrorType.UnknownAccount, `no account "${input.accountId}"`);
+      const period = await monthPeriod(trx, input.accountId, input.month, asOf);
       const days = await monthDays(trx, input.accountId, input.month);
       if (days.toAttribute.length) return { outcome: 'incomplete', days: days.toAttribute };
 
@@ -109,35 +166,11 @@ export async function closeMonth(db: Knex, input: CloseInput): Promise<CloseResu
       }
       const tagKeys: string[] = (runs[0] as { tag_keys: string[] } | undefined)?.tag_keys ?? [];
 
-      const { rows: periodRows } = await trx.raw(
-        `SELECT s AS start, e AS end, (extract(epoch FROM e - s) / 3600)::int AS hours,
-                least(e, greatest(s, date_trunc('hour', CAST(:asOf AS timestamptz) - make_interval(hours => :lateness))))
-                  AS complete_through,
-                CAST(:asOf AS timestamptz) >= e + make_interval(hours => :lateness) AS final,
-                floor(CAST(:drop AS numeric) * (extract(epoch FROM e - s) / 3600)::int / 100)::int + 1 AS p99_rank
-           FROM (SELECT (CAST(:start AS date))::timestamp AT TIME ZONE :tz AS s,
-                        (CAST(:start AS date) + interval '1 month')::timestamp AT TIME ZONE :tz AS e) b`,
-        {
-          start: monthStart(input.month),
-          tz: account.timezone,
-          asOf: asOf.toISOString(),
-          lateness: account.lateness_hours,
-          drop: account.p99_drop_percent,
-        },
-      );
-      const period = periodRows[0] as {
-        start: Date;
-        end: Date;
-        hours: number;
-        complete_through: Date;
-        final: boolean;
-        p99_rank: number;
-      };
       const p = {
         account: input.accountId,
         first: monthStart(input.month),
         hours: period.hours,
-        k: period.p99_rank,
+        k: p99Rank(period.hours, period.p99DropPercent),
         until: period.end,
         monthHours: period.hours,
       };
@@ -185,7 +218,7 @@ export async function closeMonth(db: Knex, input: CloseInput): Promise<CloseResu
           .where({ ...key, version: latest.version })
           .update({
             ...(finalized ? { status } : {}),
-            data_complete_through: trx.raw('greatest(data_complete_through, ?)', [period.complete_through]),
+            data_complete_through: trx.raw('greatest(data_complete_through, ?)', [period.completeThrough]),
             facts_watermark: watermark,
           });
         const info = await versionInfo(trx, input.accountId, input.month, latest.version);
@@ -201,8 +234,8 @@ export async function closeMonth(db: Knex, input: CloseInput): Promise<CloseResu
         period_end: period.end,
         hours: period.hours,
         tag_keys: tagKeys,
-        p99_drop_percent: account.p99_drop_percent,
-        data_complete_through: period.complete_through,
+        p99_drop_percent: period.p99DropPercent,
+        data_complete_through: period.completeThrough,
         facts_watermark: watermark,
         as_of: asOf,
         checksum,
@@ -464,24 +497,8 @@ export interface MonthToDate {
   periodEnd: string;
   /** Hours before this may still receive late data (as of minus the lateness window). */
   dataCompleteThrough: string;
-  totals: {
-    usage_type: string;
-    unit: string;
-    total_usage: string;
-    billable_usage: string;
-    committed_cost: string;
-    on_demand_cost: string;
-    total_cost: string;
-  }[];
-  orgs: {
-    public_id: string;
-    org_name: string;
-    billable: boolean;
-    usage_type: string;
-    total_usage: string;
-    billable_usage: string;
-    total_cost: string;
-  }[];
+  totals: SummaryTotal[];
+  orgs: SummaryOrgInput[];
 }
 
 /**
@@ -496,37 +513,18 @@ export async function monthToDate(
   return db.transaction(
     async (trx) => {
       await trx.raw('SET LOCAL jit = off');
-      const account = await trx('accounts')
-        .where({ id: input.accountId })
-        .first('timezone', 'p99_drop_percent', 'lateness_hours');
-      if (!account) throw new OrgtallyError(ErrorType.UnknownAccount, `no account "${input.accountId}"`);
-      const { rows } = await trx.raw(
-        `SELECT s AS start, least(e, greatest(s, date_trunc('hour', CAST(:asOf AS timestamptz)))) AS end,
-                least(e, greatest(s, date_trunc('hour', CAST(:asOf AS timestamptz) - make_interval(hours => :lateness))))
-                  AS complete_through,
-                (extract(epoch FROM e - s) / 3600)::int AS month_hours
-           FROM (SELECT (CAST(:start AS date))::timestamp AT TIME ZONE :tz AS s,
-                        (CAST(:start AS date) + interval '1 month')::timestamp AT TIME ZONE :tz AS e) b`,
-        {
-          start: monthStart(input.month),
-          tz: account.timezone,
-          asOf: new Date(input.asOf).toISOString(),
-          lateness: account.lateness_hours,
-        },
+      const period = await monthPeriod(trx, input.accountId, input.month, new Date(input.asOf));
+      const hours = Math.max(
+        1,
+        Math.round((period.elapsedEnd.getTime() - period.start.getTime()) / 3_600_000),
       );
-      const b = rows[0] as { start: Date; end: Date; month_hours: number; complete_through: Date };
-      const hours = Math.max(1, Math.round((b.end.getTime() - b.start.getTime()) / 3_600_000));
-      const { rows: kr } = await trx.raw(`SELECT floor(CAST(? AS numeric) * ? / 100)::int + 1 AS k`, [
-        account.p99_drop_percent,
-        hours,
-      ]);
       await computeOrgFigures(trx, {
         account: input.accountId,
         first: monthStart(input.month),
         hours,
-        k: kr[0].k,
-        until: b.end,
-        monthHours: b.month_hours,
+        k: p99Rank(hours, period.p99DropPercent),
+        until: period.elapsedEnd,
+        monthHours: period.hours,
       });
       const { rows: totals } = await trx.raw(
         `SELECT usage_type, unit, trim_scale(total_usage)::text AS total_usage,
@@ -541,9 +539,9 @@ export async function monthToDate(
       );
       return {
         hours,
-        periodStart: b.start.toISOString(),
-        periodEnd: b.end.toISOString(),
-        dataCompleteThrough: b.complete_through.toISOString(),
+        periodStart: period.start.toISOString(),
+        periodEnd: period.elapsedEnd.toISOString(),
+        dataCompleteThrough: period.completeThrough.toISOString(),
         totals,
         orgs,
       };

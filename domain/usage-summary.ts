@@ -1,29 +1,26 @@
 import { PCT_SCALE } from './billing';
 import { allocate, dec, sum, text } from './exact';
+import type { OrgRow, TotalRow } from './month-end-report';
 import type { View } from './trends';
 
 /**
  * The multi-org usage summary (Datadog's "Overall" and "Individual organizations" views): per product the
  * account's total and billable usage, and per org its usage and share of the account in the chosen view.
  */
-export interface SummaryTotal {
-  usage_type: string;
-  unit: string;
-  total_usage: string;
-  billable_usage: string;
-  committed_cost: string;
-  on_demand_cost: string;
-  total_cost: string;
-}
-export interface SummaryOrgInput {
-  public_id: string;
-  org_name: string;
-  billable: boolean;
-  usage_type: string;
-  total_usage: string;
-  billable_usage: string;
-  total_cost: string;
-}
+export type SummaryTotal = Pick<
+  TotalRow,
+  | 'usage_type'
+  | 'unit'
+  | 'total_usage'
+  | 'billable_usage'
+  | 'committed_cost'
+  | 'on_demand_cost'
+  | 'total_cost'
+>;
+export type SummaryOrgInput = Pick<
+  OrgRow,
+  'public_id' | 'org_name' | 'billable' | 'usage_type' | 'total_usage' | 'billable_usage' | 'total_cost'
+>;
 export interface SummaryOrg extends SummaryOrgInput {
   percentage_in_account: string;
   is_parent: boolean;
