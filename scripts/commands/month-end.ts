@@ -19,6 +19,13 @@ export function csvLine(values: readonly unknown[]): string {
     .join(',');
 }
 
+/** Rows as CSV on stdout: a header from the first row's keys, one line per row. */
+export function printCsv(rows: readonly Record<string, unknown>[]): void {
+  const cols = Object.keys(rows[0] ?? {});
+  console.log(csvLine(cols));
+  for (const r of rows) console.log(csvLine(cols.map((c) => r[c])));
+}
+
 function checkMonth(month: string): void {
   if (!isMonth(month)) throw new Error(`--month "${month}" is not YYYY-MM`);
 }
@@ -111,9 +118,7 @@ export function registerMonthEnd(run: Command, report: Command, program: Command
                   ),
                 }));
         if (o.format === 'csv') {
-          const cols = Object.keys(rows[0] ?? {});
-          console.log(csvLine(cols));
-          for (const r of rows) console.log(csvLine(cols.map((c) => r[c])));
+          printCsv(rows);
           return;
         }
         log(

@@ -5,7 +5,7 @@ import { isMonth } from '../../domain/month-end';
 import type { View } from '../../domain/trends';
 import { summarizeOrgs, type SummaryOrgInput, type SummaryTotal } from '../../domain/usage-summary';
 import { asOfFrom, log, table, withDb } from '../context';
-import { csvLine } from './month-end';
+import { printCsv } from './month-end';
 
 export function registerSummary(report: Command): void {
   report
@@ -97,9 +97,7 @@ export function registerSummary(report: Command): void {
         }
         const rows: Record<string, unknown>[] = o.includeOrgDetails ? orgRows : usage;
         if (o.format === 'csv') {
-          const cols = Object.keys(rows[0] ?? {});
-          console.log(csvLine(cols));
-          for (const r of rows) console.log(csvLine(cols.map((c) => r[c])));
+          printCsv(rows);
           return;
         }
         log(
