@@ -1,6 +1,8 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import type { Knex } from 'knex';
+import { getAlertEvent } from '../db/alerts';
 import { sendOnce, type Delivery } from '../db/deliveries';
+import { renderAlertMail } from '../domain/alert-mail';
 import { ErrorType, OrgtallyError } from '../domain/errors';
 import { MailError, sendMail, type OutgoingMail } from '../infra/mail';
 import { renderVersion } from './month-end';
@@ -26,8 +28,9 @@ export interface DeliveryResult {
 
 /** Builds the message a ledger row stands for (always the same bytes for the same row). */
 async function compose(deps: DeliveryDeps, d: Delivery): Promise<OutgoingMail> {
+  if (d.kind === 'alert') return composeAlert(deps, d);
   if (d.kind !== 'month_end')
-    throw new OrgtallyError(ErrorType.InvalidInput, `cannot compose a ${d.kind} mail yet`);
+    throw new OrgtallyError(ErrorType.InvalidInput, `cannot compose a ${String(d.kind)} mail`);
   const ref = d.reference as { month: string; version: number };
   // The files renderMonthEnd wrote are reused; a worker on another host writes them again (same bytes).
   const r = await renderVersion(
@@ -51,6 +54,39 @@ async function compose(deps: DeliveryDeps, d: Delivery): Promise<OutgoingMail> {
         ? 'text/csv; charset=utf-8'
         : 'text/tab-separated-values; charset=utf-8',
     })),
+    headers: { 'X-Orgtally-Delivery': d.dedupe_key },
+  };
+}
+
+async function composeAlert(deps: DeliveryDeps, d: Delivery): Promise<OutgoingMail> {
+  const e = await getAlertEvent(deps.db, String((d.reference as { eventId: string }).eventId));
+  const details = e.details as {
+    rule: Record<string, unknown>;
+    dataCompleteThrough?: string;
+    timezone?: string;
+    latenessHours?: number;
+  };
+  const mail = renderAlertMail({
+    accountId: e.account_id,
+    ruleId: e.rule_id,
+    kind: e.kind,
+    notify: e.notify,
+    scopeKey: e.scope_key,
+    window: e.window,
+    asOf: e.as_of.toISOString(),
+    message: e.message,
+    rule: details.rule,
+    ...(details.dataCompleteThrough ? { dataCompleteThrough: details.dataCompleteThrough } : {}),
+    ...(details.timezone ? { timezone: details.timezone } : {}),
+    ...(details.latenessHours !== undefined ? { latenessHours: details.latenessHours } : {}),
+  });
+  return {
+    from: deps.mailFrom,
+    to: d.recipient,
+    ...mail,
+    messageId: d.message_id,
+    date: new Date(e.created_at),
+    attachments: [],
     headers: { 'X-Orgtally-Delivery': d.dedupe_key },
   };
 }

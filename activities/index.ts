@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import type { OutgoingMail } from '../infra/mail';
 import { attributionActivities } from './attribution';
 import { deliveryActivities } from './deliveries';
+import { estimateActivities } from './estimates';
 import { monthEndActivities } from './month-end';
 import { ingestDropFile, listDropFolder } from './drop-folder';
 
@@ -29,6 +30,7 @@ export function createActivities(deps: ActivityDeps) {
     ...attributionActivities(deps),
     ...monthEndActivities({ ...deps, mailDomain: mailDomain(deps.mailFrom) }),
     ...deliveryActivities(deps),
+    ...estimateActivities({ db: deps.db, mailDomain: mailDomain(deps.mailFrom) }),
   };
 }
 
@@ -41,3 +43,5 @@ export type { WrittenFile } from '../db/month-end-report';
 export type { VersionRef } from './month-end';
 export type { TrendsResult } from '../db/trends';
 export type { DeliveryResult } from './deliveries';
+export type { EstimateResult, RollupResult } from '../db/estimates';
+export type { AlertRunResult, AlertNotice } from '../db/alerts';

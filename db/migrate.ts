@@ -3,6 +3,7 @@ import * as foundation from './migrations/20261128000000_foundation';
 import * as attribution from './migrations/20261129000000_attribution';
 import * as monthEnd from './migrations/20261130000000_month_end';
 import * as trends from './migrations/20261130100000_trends';
+import * as estimates from './migrations/20261201000000_estimates';
 
 /** Migrations listed in code: no file-system discovery, so they run the same under tsx, jest and a bundle. */
 const MIGRATIONS: Record<string, Knex.Migration> = {
@@ -10,6 +11,7 @@ const MIGRATIONS: Record<string, Knex.Migration> = {
   '20261129000000_attribution': attribution,
   '20261130000000_month_end': monthEnd,
   '20261130100000_trends': trends,
+  '20261201000000_estimates': estimates,
 };
 
 const source: Knex.MigrationSource<string> = {

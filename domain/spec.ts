@@ -245,5 +245,17 @@ function crossCheck(spec: AccountSpec, issues: SpecIssue[]): void {
     if (a.kind === 'threshold' && (a.above === undefined) === (a.percent_of_included === undefined)) {
       add(`$.alerts[${i}]`, 'a threshold rule needs exactly one of "above" or "percent_of_included"');
     }
+    // Usage of different products has different units: a threshold is about one product.
+    if (a.kind === 'threshold' && a.scope.product === undefined)
+      add(`$.alerts[${i}].scope.product`, 'a threshold rule needs a product (usage of one unit)');
+    // The included quantity is the account's (commitment + allotment): only an account-wide rule has one.
+    if (
+      a.kind === 'threshold' &&
+      a.percent_of_included !== undefined &&
+      (a.scope.org !== undefined || (a.scope.tags ?? []).length > 0)
+    )
+      add(`$.alerts[${i}].scope`, '"percent_of_included" is for the whole account: no org or tags in scope');
+    if (a.kind === 'stall' && (a.scope.tags ?? []).length > 0)
+      add(`$.alerts[${i}].scope.tags`, 'a stall rule watches whole orgs or products: no tags');
   });
 }

@@ -11,4 +11,6 @@ export const workflowIds = {
   dailyAttribution: (accountId: string, day: string) => `attribution/${accountId}/${day}`,
   monthEndClose: (accountId: string, month: string) => `month-end/${accountId}/${month}`,
   sixMonthTrends: (accountId: string, month: string) => `trends/${accountId}/${month}`,
+  /** hourIso: the estimated hour, `YYYY-MM-DDThh:00:00Z` (isoHour). */
+  usageEstimates: (accountId: string, hourIso: string) => `estimates/${accountId}/${hourIso}`,
 };

@@ -3,3 +3,4 @@ export { dailyAttribution } from './daily-attribution';
 export { monthEndClose } from './month-end-close';
 export { delivery } from './delivery';
 export { sixMonthTrends } from './six-month-trends';
+export { usageEstimates } from './usage-estimates';
