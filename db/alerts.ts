@@ -384,24 +384,17 @@ export async function evaluateAlerts(
       const n = await names(trx, input.accountId);
       const evaluated = await evaluateRules(trx, p, rules, n);
 
-      const states = new Map<string, AlertState>(
-        (await trx('alert_states').where({ account_id: input.accountId })).map(
-          (s: {
-            rule_id: string;
-            scope_key: string;
-            state: 'ok' | 'firing';
-            window: string | null;
-            last_notified_at: Date | null;
-          }) => [
-            `${s.rule_id}\u0000${s.scope_key}`,
-            {
-              state: s.state,
-              ...(s.window !== null ? { window: s.window } : {}),
-              ...(s.last_notified_at ? { lastNotifiedMs: s.last_notified_at.getTime() } : {}),
-            },
-          ],
-        ),
-      );
+      const states = new Map<string, AlertState>();
+      const messages = new Map<string, string>();
+      for (const s of await trx('alert_states').where({ account_id: input.accountId })) {
+        const key = `${s.rule_id}\u0000${s.scope_key}`;
+        states.set(key, {
+          state: s.state,
+          ...(s.window !== null ? { window: s.window } : {}),
+          ...(s.last_notified_at ? { lastNotifiedMs: (s.last_notified_at as Date).getTime() } : {}),
+        });
+        messages.set(key, s.message);
+      }
       const asOfMs = p.asOf.getTime();
       const notices: AlertNotice[] = [];
       for (const e of evaluated) {
@@ -416,8 +409,9 @@ export async function evaluateAlerts(
           next.notify === 'none' &&
           prev !== undefined &&
           prev.state === next.state &&
-          prev.window === next.window;
-        if (!unchanged && (e.evaluation.evaluated || prev === undefined)) {
+          prev.window === next.window &&
+          messages.get(key) === e.evaluation.message;
+        if (!unchanged) {
           await trx('alert_states')
             .insert({
               account_id: input.accountId,

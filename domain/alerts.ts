@@ -32,7 +32,8 @@ import { normalizeSeries } from './trends';
  * - stall: a scope that had usage in the last 7 days and whose last hour with data ended longer than the
  *   lateness window before asOf (asOf − (last hour + 1 h) > lateness) fires "data stopped arriving since
  *   <hour>". A stall is never reported as a drop: a drop evaluation told that the scope is stalled since
- *   before D ended is refused. Window: the last hour with data (data arriving again moves it: the stall
+ *   before D ended is refused, and so is one for a day D without any data (null; explicit zeros are data),
+ *   also after data resumed: the gap was a stall. Window: the last hour with data (data arriving again moves it: the stall
  *   resolves).
  * - notifications per (rule, scope key), `nextAlertState`: ok → firing sends `fire` once; while it keeps
  *   firing nothing is sent unless `renotify` hours passed since the last notice (`renotify`); firing → ok
@@ -339,6 +340,15 @@ export function evaluateChange(rule: ChangeRule, input: ChangeInput): ChangeEval
       `${head}: not evaluated: data stopped arriving since ${isoHour(stall.lastDataMs)};` +
         ' that is a stall, not a drop',
     );
+  }
+
+  // No data at all on D (explicit zeros are data): a gap, which the stall rule reports, never a drop.
+  if (
+    rule.kind === 'drop' &&
+    (input.values[BASELINE_DAYS] ?? null) === null &&
+    input.values.some((v) => v !== null && v !== undefined)
+  ) {
+    return refuse(`${head}: not evaluated: no data arrived for the day; a gap is a stall, not a drop`);
   }
 
   const series = normalizeSeries(input.values);

@@ -334,6 +334,23 @@ describe('incomplete-day guard', () => {
   });
 });
 
+describe('a day without any data', () => {
+  it('is a gap, not a drop, even after data resumed; explicit zeros are a drop', () => {
+    const gap = evaluateChange(drop, {
+      subject: 'logs_ingested_bytes for client-a',
+      unit: 'GB',
+      day: '2026-11-20',
+      values: [...BASE_100, null],
+      asOf: at(2026, 11, 24, 10),
+      latenessHours: 72,
+      timeZone: 'UTC',
+    });
+    expect(gap).toMatchObject({ evaluated: false, firing: false });
+    expect(gap.message).toContain('no data arrived for the day; a gap is a stall, not a drop');
+    expect(change(drop, BASE_100, '0').firing).toBe(true);
+  });
+});
+
 describe('stall', () => {
   const last = at(2026, 11, 20, 10); // the last hour with data: 10:00–11:00
   it('fires once the silence after the last hour with data is longer than the lateness window', () => {
