@@ -6,7 +6,7 @@ import { renderAlertMail } from '../domain/alert-mail';
 import { ErrorType, OrgtallyError } from '../domain/errors';
 import { MailError, sendMail, type OutgoingMail } from '../infra/mail';
 import { renderVersion } from './month-end';
-import { asActivity } from './failures';
+import { asActivity, withHeartbeat } from './failures';
 
 export interface DeliveryDeps {
   db: Knex;
@@ -101,12 +101,14 @@ export function deliveryActivities(deps: DeliveryDeps) {
     sendDelivery: (input: { deliveryId: string }): Promise<DeliveryResult> =>
       asActivity(async () => {
         const smtpUrl = deps.smtpUrl;
-        const outcome = await sendOnce(deps.db, input.deliveryId, async (d) => {
-          if (!smtpUrl) throw new MailError('SMTP_URL is not set: no mail can be sent', true, '');
-          const mail = await compose(deps, d);
-          const r = await send(smtpUrl, mail);
-          return { subject: mail.subject, response: r.response };
-        });
+        const outcome = await withHeartbeat(() =>
+          sendOnce(deps.db, input.deliveryId, async (d) => {
+            if (!smtpUrl) throw new MailError('SMTP_URL is not set: no mail can be sent', true, '');
+            const mail = await compose(deps, d);
+            const r = await send(smtpUrl, mail);
+            return { subject: mail.subject, response: r.response };
+          }),
+        );
         const row = await deps.db('deliveries').where({ id: input.deliveryId }).first('recipient');
         if (outcome.status === 'sent') {
           return {

@@ -6,7 +6,9 @@ import { SMTPServer } from 'smtp-server';
 /**
  * A real SMTP server in process that keeps what it receives (and writes each message as .eml when given a
  * folder): the demo's mailbox and the tests' counterpart. `refuse()` closes the listening socket (connections
- * are refused) until `accept()` opens it again on the same port; `rejectWith(code)` answers DATA with an error.
+ * are refused) until `accept()` opens it again on the same port; `rejectWith(code)` answers DATA with an error;
+ * `hold()` keeps every message's final reply back until `release()`, and a message whose client hung up before
+ * its reply is dropped, as a real server does (it was never accepted).
  */
 export interface ReceivedMail {
   from: string;
@@ -22,12 +24,22 @@ export interface MailSink {
   refuse(): Promise<void>;
   accept(): Promise<void>;
   rejectWith(code: number | undefined, message?: string): void;
+  hold(): void;
+  /** Answers the held messages: kept when their client is still connected, dropped otherwise. */
+  release(): void;
+  /** Messages waiting for their reply (hold), and messages dropped because their client hung up. */
+  readonly held: number;
+  readonly dropped: number;
   close(): Promise<void>;
 }
 
 export async function startMailSink(opts: { dir?: string; port?: number } = {}): Promise<MailSink> {
   const messages: ReceivedMail[] = [];
   let reject: { code: number; message: string } | undefined;
+  let holding = false;
+  let waiting: { session: string; keep: () => void }[] = [];
+  const closed = new Set<string>();
+  let dropped = 0;
   const make = () =>
     new SMTPServer({
       authOptional: true,
@@ -44,19 +56,26 @@ export async function startMailSink(opts: { dir?: string; port?: number } = {}):
             return;
           }
           const raw = Buffer.concat(chunks);
-          const mail: ReceivedMail = {
-            from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
-            to: session.envelope.rcptTo.map((r) => r.address),
-            raw,
+          const keep = () => {
+            const mail: ReceivedMail = {
+              from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
+              to: session.envelope.rcptTo.map((r) => r.address),
+              raw,
+            };
+            if (opts.dir) {
+              fs.mkdirSync(opts.dir, { recursive: true });
+              mail.file = path.join(opts.dir, `${String(messages.length + 1).padStart(4, '0')}.eml`);
+              fs.writeFileSync(mail.file, raw);
+            }
+            messages.push(mail);
+            callback();
           };
-          if (opts.dir) {
-            fs.mkdirSync(opts.dir, { recursive: true });
-            mail.file = path.join(opts.dir, `${String(messages.length + 1).padStart(4, '0')}.eml`);
-            fs.writeFileSync(mail.file, raw);
-          }
-          messages.push(mail);
-          callback();
+          if (holding) waiting.push({ session: session.id, keep });
+          else keep();
         });
+      },
+      onClose(session) {
+        closed.add(session.id);
       },
     });
   let server = make();
@@ -85,6 +104,24 @@ export async function startMailSink(opts: { dir?: string; port?: number } = {}):
     },
     rejectWith(code, message = 'rejected by the test mail server') {
       reject = code === undefined ? undefined : { code, message };
+    },
+    hold() {
+      holding = true;
+    },
+    release() {
+      holding = false;
+      const now = waiting;
+      waiting = [];
+      for (const w of now) {
+        if (closed.has(w.session)) dropped++;
+        else w.keep();
+      }
+    },
+    get held() {
+      return waiting.length;
+    },
+    get dropped() {
+      return dropped;
     },
     async close() {
       if (open) await closeServer();

@@ -17,6 +17,8 @@ export interface DeliveryInput {
 export async function delivery(input: DeliveryInput): Promise<DeliveryResult> {
   const { sendDelivery } = proxyActivities<Activities>({
     startToCloseTimeout: '2 minutes',
+    // A worker that dies mid-send is noticed in seconds; its row lock died with its connection.
+    heartbeatTimeout: '15 seconds',
     scheduleToCloseTimeout: input.retryWindowMs ?? 24 * 3_600_000,
     retry: {
       initialInterval: input.initialRetryMs ?? 5_000,
