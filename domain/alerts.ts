@@ -120,8 +120,21 @@ function dayFormatter(timeZone: string): (ms: number) => string {
   return f;
 }
 
+const dayStarts = new Map<string, number>();
+
 /** The first instant of a calendar day in a time zone (DST-safe: found by search, not by adding hours). */
 export function zonedDayStartMs(day: string, timeZone: string): number {
+  const key = `${timeZone} ${day}`;
+  let start = dayStarts.get(key);
+  if (start === undefined) {
+    start = searchDayStart(day, timeZone);
+    if (dayStarts.size > 10_000) dayStarts.clear(); // a pure cache: bounded, never stale
+    dayStarts.set(key, start);
+  }
+  return start;
+}
+
+function searchDayStart(day: string, timeZone: string): number {
   const utcMidnight = parseDay(day);
   // Zone offsets lie within −12 h … +14 h: local midnight is between 14 h before and 12 h after UTC midnight.
   let lo = utcMidnight - 15 * HOUR_MS; // still the day before in every zone

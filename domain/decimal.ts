@@ -42,5 +42,7 @@ export function canonicalDecimal(s: string): string {
 
 /** A JS number as plain decimal text, never exponent notation (1e-7 → "0.0000001"). */
 export function plainNumberText(n: number): string {
+  const s = String(n); // shortest round-trip text; only exponent notation needs Intl (slow)
+  if (!s.includes('e')) return s;
   return n.toLocaleString('en-US', { useGrouping: false, maximumFractionDigits: 20 });
 }

@@ -81,7 +81,16 @@ describe('validateSpec: valid specs', () => {
 
   it('fills alert defaults (measure mtd, empty scope)', () => {
     const s = acme();
-    s.alerts = [{ id: 'big', kind: 'threshold', above: '100', recipients: ['ops@acme.example'] }];
+    s.alerts = [
+      {
+        id: 'big',
+        kind: 'threshold',
+        above: '100',
+        scope: { product: 'infra_hosts' },
+        recipients: ['ops@acme.example'],
+      },
+      { id: 'quiet', kind: 'stall', recipients: ['ops@acme.example'] },
+    ];
     const r = validateSpec(s);
     if (!r.ok) throw new Error(JSON.stringify(r.issues));
     expect(r.spec.alerts[0]).toEqual({
@@ -89,6 +98,12 @@ describe('validateSpec: valid specs', () => {
       kind: 'threshold',
       measure: 'mtd',
       above: '100',
+      scope: { product: 'infra_hosts' },
+      recipients: ['ops@acme.example'],
+    });
+    expect(r.spec.alerts[1]).toEqual({
+      id: 'quiet',
+      kind: 'stall',
       scope: {},
       recipients: ['ops@acme.example'],
     });
@@ -317,12 +332,49 @@ describe('validateSpec: alert rules', () => {
 
   it('rejects a threshold rule with neither', () => {
     const s = acme();
-    s.alerts!.push({ id: 'vague', kind: 'threshold', recipients: ['ops@acme.example'] });
-    expect(issuesOf(s)).toEqual([{ path: '$.alerts[3]', message: exactlyOne }]);
+    const i = s.alerts!.length;
+    s.alerts!.push({
+      id: 'vague',
+      kind: 'threshold',
+      scope: { product: 'infra_hosts' },
+      recipients: ['ops@acme.example'],
+    });
+    expect(issuesOf(s)).toEqual([{ path: `$.alerts[${i}]`, message: exactlyOne }]);
+  });
+
+  it('a threshold is about one product; percent_of_included is account-wide; a stall has no tags', () => {
+    const s = acme();
+    const i = s.alerts!.length;
+    s.alerts!.push(
+      { id: 'no-product', kind: 'threshold', above: '1', recipients: ['ops@acme.example'] },
+      {
+        id: 'org-pct',
+        kind: 'threshold',
+        scope: { org: 'client-a', product: 'infra_hosts' },
+        percent_of_included: 80,
+        recipients: ['ops@acme.example'],
+      },
+      { id: 'tag-stall', kind: 'stall', scope: { tags: ['env:prod'] }, recipients: ['ops@acme.example'] },
+    );
+    expect(sortedIssues(s)).toEqual([
+      {
+        path: `$.alerts[${i}].scope.product`,
+        message: 'a threshold rule needs a product (usage of one unit)',
+      },
+      {
+        path: `$.alerts[${i + 1}].scope`,
+        message: '"percent_of_included" is for the whole account: no org or tags in scope',
+      },
+      {
+        path: `$.alerts[${i + 2}].scope.tags`,
+        message: 'a stall rule watches whole orgs or products: no tags',
+      },
+    ]);
   });
 
   it('rejects scope references to unknown orgs and products, and duplicate rule ids', () => {
     const s = acme();
+    const i = s.alerts!.length;
     s.alerts!.push({
       id: 'logs-spike',
       kind: 'stall',
@@ -330,9 +382,9 @@ describe('validateSpec: alert rules', () => {
       recipients: ['ops@acme.example'],
     });
     expect(sortedIssues(s)).toEqual([
-      { path: '$.alerts[3].id', message: 'duplicate alert rule id "logs-spike"' },
-      { path: '$.alerts[3].scope.org', message: 'unknown org "ghost"' },
-      { path: '$.alerts[3].scope.product', message: 'unknown product "ghost_product"' },
+      { path: `$.alerts[${i}].id`, message: 'duplicate alert rule id "logs-spike"' },
+      { path: `$.alerts[${i}].scope.org`, message: 'unknown org "ghost"' },
+      { path: `$.alerts[${i}].scope.product`, message: 'unknown product "ghost_product"' },
     ]);
   });
 });
