@@ -439,7 +439,14 @@ export interface EstimateErrorRow {
   /** The final month-end billable usage (latest version). */
   final_billable: string;
   /** The projection at a point of the month: the last run at or before that fraction of the month. */
-  points: { at: string; elapsed_percent: number; projected_billable: string; error_percent: string | null }[];
+  /** For each of 25, 50, 75, 100 % of the month that some run was made at or before. */
+  points: {
+    target_percent: number;
+    at: string;
+    elapsed_percent: number;
+    projected_billable: string;
+    error_percent: string | null;
+  }[];
 }
 
 /**
@@ -467,7 +474,7 @@ export async function estimateErrors(
         ORDER BY target, r.as_of DESC
      )
      SELECT m.usage_type, m.unit, m.billable_usage::text AS final_billable,
-            json_agg(json_build_object('at', p.as_of, 'elapsed_percent', round(p.pct, 1),
+            json_agg(json_build_object('target_percent', p.target, 'at', p.as_of, 'elapsed_percent', round(p.pct, 1),
                      'projected_billable', e.projected_billable::text,
                      'error_percent', CASE WHEN m.billable_usage = 0 THEN NULL
                         ELSE round(100 * (e.projected_billable - m.billable_usage) / m.billable_usage, 1)::text END)

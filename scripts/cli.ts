@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { registerAccount } from './commands/account';
+import { registerAlerts } from './commands/alerts';
 import { registerConfig } from './commands/config';
 import { registerDev } from './commands/dev';
 import { registerIngest } from './commands/ingest';
@@ -20,6 +21,7 @@ for (const register of [
   registerQuarantine,
   registerWorker,
   registerRun,
+  registerAlerts,
 ]) {
   register(program);
 }

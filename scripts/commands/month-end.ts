@@ -132,7 +132,9 @@ export function registerMonthEnd(run: Command, report: Command, program: Command
     .command('deliveries')
     .description('the mail delivery ledger')
     .command('list')
-    .description('deliveries, newest first: pending, sent, failed (with the SMTP response)')
+    .description(
+      'deliveries (month-end reports and alert notices), newest first: pending, sent, failed (with the SMTP response)',
+    )
     .option('--account <id>', 'one account')
     .option('--status <status>', 'pending | sent | failed')
     .option('--limit <n>', 'at most n rows', '50')
@@ -157,7 +159,10 @@ export function registerMonthEnd(run: Command, report: Command, program: Command
             id: r.id,
             kind: r.kind,
             account: r.account_id,
-            what: Object.values(r.reference).join(' v'),
+            what:
+              r.kind === 'alert'
+                ? `alert event ${String(r.reference.eventId)}`
+                : Object.values(r.reference).join(' v'),
             recipient: r.recipient,
             status: r.status,
             attempts: r.attempts,

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { workflowIds } from '../../infra/temporal';
 import { asOfFrom, startOrAttach, withClient } from '../context';
 import { registerAttribution } from './attribution';
+import { registerEstimates } from './estimates';
 import { registerMonthEnd } from './month-end';
 import { registerSummary } from './summary';
 import { registerTrends } from './trends';
@@ -13,6 +14,7 @@ export function registerRun(program: Command): void {
   registerMonthEnd(run, report, program);
   registerTrends(run, report);
   registerSummary(report);
+  registerEstimates(run, report);
   run
     .command('ingest-drop')
     .description('ingest every file in the drop folder (DROP_DIR)')
