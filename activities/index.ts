@@ -3,6 +3,7 @@ import type { OutgoingMail } from '../infra/mail';
 import { attributionActivities } from './attribution';
 import { deliveryActivities } from './deliveries';
 import { estimateActivities } from './estimates';
+import { scheduleActivities } from './schedules';
 import { monthEndActivities } from './month-end';
 import { ingestDropFile, listDropFolder } from './drop-folder';
 
@@ -31,6 +32,7 @@ export function createActivities(deps: ActivityDeps) {
     ...monthEndActivities({ ...deps, mailDomain: mailDomain(deps.mailFrom) }),
     ...deliveryActivities(deps),
     ...estimateActivities({ db: deps.db, mailDomain: mailDomain(deps.mailFrom) }),
+    ...scheduleActivities(deps),
   };
 }
 

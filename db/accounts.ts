@@ -303,3 +303,36 @@ function sortKeys(v: unknown): unknown {
   }
   return v;
 }
+
+export interface AccountClock {
+  timezone: string;
+  latenessHours: number;
+  /** The calendar day before `at`'s day, and the month before `at`'s month, in the account's zone. */
+  previousDay: string;
+  previousMonth: string;
+  /** Days before `at`'s day marked for (re-)attribution by late or replaced data. */
+  pendingDays: string[];
+}
+
+/** The account's calendar at an instant: what a scheduled run at `at` works on. */
+export async function accountClock(db: Knex, accountId: string, at: string): Promise<AccountClock> {
+  const account = await db('accounts').where({ id: accountId }).first('timezone', 'lateness_hours');
+  if (!account) throw new OrgtallyError(ErrorType.UnknownAccount, `no account "${accountId}"`);
+  const { rows } = await db.raw(
+    `SELECT to_char((CAST(:at AS timestamptz) AT TIME ZONE :tz)::date - 1, 'YYYY-MM-DD') AS previous_day,
+            to_char(date_trunc('month', CAST(:at AS timestamptz) AT TIME ZONE :tz) - interval '1 month', 'YYYY-MM')
+              AS previous_month,
+            coalesce((SELECT array_agg(to_char(p.day, 'YYYY-MM-DD') ORDER BY p.day) FROM attribution_pending p
+                       WHERE p.account_id = :account
+                         AND p.day < (CAST(:at AS timestamptz) AT TIME ZONE :tz)::date), '{}') AS pending_days`,
+    { at, tz: account.timezone, account: accountId },
+  );
+  const r = rows[0] as { previous_day: string; previous_month: string; pending_days: string[] };
+  return {
+    timezone: account.timezone,
+    latenessHours: account.lateness_hours,
+    previousDay: r.previous_day,
+    previousMonth: r.previous_month,
+    pendingDays: r.pending_days,
+  };
+}

@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { registerAccount } from './commands/account';
+import { registerBackfill } from './commands/backfill';
 import { registerAlerts } from './commands/alerts';
 import { registerConfig } from './commands/config';
 import { registerDev } from './commands/dev';
@@ -7,6 +8,7 @@ import { registerIngest } from './commands/ingest';
 import { registerMigrate } from './commands/migrate';
 import { registerQuarantine } from './commands/quarantine';
 import { registerRun } from './commands/run';
+import { registerSchedules } from './commands/schedules';
 import { registerWorker } from './commands/worker';
 
 const program = new Command('orgtally').description(
@@ -22,6 +24,8 @@ for (const register of [
   registerWorker,
   registerRun,
   registerAlerts,
+  registerBackfill,
+  registerSchedules,
 ]) {
   register(program);
 }

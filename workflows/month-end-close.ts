@@ -3,12 +3,11 @@ import {
   ChildWorkflowFailure,
   executeChild,
   proxyActivities,
-  sleep,
   workflowInfo,
 } from '@temporalio/workflow';
-import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { Activities, CloseResult, TrendsResult, WrittenFile } from '../activities';
 import { NON_RETRYABLE } from '../domain/errors';
+import { attributeDays, startOrWait } from './children';
 import type { DeliveryInput } from './delivery';
 
 // Set-based SQL over a month: minutes at most; heartbeats notice a dead worker within 20 s.
@@ -103,30 +102,4 @@ export async function monthEndClose(input: MonthEndCloseInput): Promise<MonthEnd
     files: files.map(({ name, bytes, sha256 }) => ({ name, bytes, sha256 })),
     deliveries,
   };
-}
-
-/**
- * Runs a child workflow under its idempotency id. When that id is already running elsewhere (a schedule, an
- * operator), waits for it to finish and runs it again, so the result reflects the latest data.
- */
-async function startOrWait<R>(workflowType: string, workflowId: string, arg: unknown): Promise<R> {
-  for (;;) {
-    try {
-      return (await executeChild(workflowType, { workflowId, args: [arg] })) as R;
-    } catch (err) {
-      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
-      await sleep('10 seconds');
-    }
-  }
-}
-
-/** Child dailyAttribution per day, `concurrency` at a time; a day already being attributed is waited for. */
-async function attributeDays(accountId: string, days: string[], concurrency: number): Promise<void> {
-  const queue = [...days];
-  const lane = async () => {
-    for (let day = queue.shift(); day !== undefined; day = queue.shift()) {
-      await startOrWait('dailyAttribution', `attribution/${accountId}/${day}`, { accountId, day });
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, concurrency) }, lane));
 }

@@ -1,0 +1,182 @@
+import {
+  ApplicationFailure,
+  ChildWorkflowFailure,
+  continueAsNew,
+  defineQuery,
+  setHandler,
+  workflowInfo,
+} from '@temporalio/workflow';
+import { startOrWait } from './children';
+
+export const BACKFILL_STEPS = ['attribution', 'month-end', 'trends'] as const;
+export type BackfillStep = (typeof BACKFILL_STEPS)[number];
+
+export interface BackfillUnit {
+  step: BackfillStep;
+  /** A day (attribution) or a month (month-end, trends). */
+  key: string;
+}
+
+export interface BackfillProgress {
+  total: number;
+  done: number;
+  failed: number;
+  /** The units in flight right now. */
+  running: string[];
+  failures: { unit: string; error: string }[];
+  /** When the backfill started (its first run), epoch ms. */
+  startedAtMs: number;
+  /** Runs so far: the backfill continues as new every CHUNK units. */
+  runs: number;
+  finished: boolean;
+}
+
+export interface BackfillInput {
+  accountId: string;
+  /** First and last day (inclusive), YYYY-MM-DD, in the account's time zone. */
+  from: string;
+  to: string;
+  steps?: BackfillStep[];
+  /** Days attributed at once (month-end and trends run oldest month first, one at a time). */
+  concurrency?: number;
+  /** Units per run before continuing as new (default CHUNK; tests make it small). */
+  chunk?: number;
+  /** Carried across continue-as-new. */
+  state?: {
+    next: number;
+    done: number;
+    failures: { unit: string; error: string }[];
+    startedAtMs: number;
+    runs: number;
+  };
+}
+
+export interface BackfillResult {
+  total: number;
+  done: number;
+  failed: number;
+  failures: { unit: string; error: string }[];
+  runs: number;
+}
+
+export const progressQuery = defineQuery<BackfillProgress>('progress');
+
+/** Units per run: ~5 history events each, so a run stays far below Temporal's history limits. */
+export const CHUNK = 100;
+
+const DAY_MS = 86_400_000;
+
+/** The days from..to (inclusive), as calendar dates (no time zone: they are the account's days by name). */
+export function backfillDays(from: string, to: string): string[] {
+  const start = Date.parse(`${from}T00:00:00Z`);
+  const end = Date.parse(`${to}T00:00:00Z`);
+  if (Number.isNaN(start) || Number.isNaN(end) || end < start)
+    throw ApplicationFailure.nonRetryable(`backfill range ${from}..${to} is not two days in order`);
+  const days: string[] = [];
+  for (let t = start; t <= end; t += DAY_MS) days.push(new Date(t).toISOString().slice(0, 10));
+  return days;
+}
+
+/**
+ * Every unit of a backfill, in the order they must run: the days first (attribution), then each month touched
+ * by the range, oldest first (a month's close reads its days; its trends read the months before it). Trends as a
+ * step of their own only without month-end, which computes them.
+ */
+export function backfillPlan(input: Pick<BackfillInput, 'from' | 'to' | 'steps'>): BackfillUnit[] {
+  const steps = new Set(input.steps ?? BACKFILL_STEPS);
+  const days = backfillDays(input.from, input.to);
+  const months = [...new Set(days.map((d) => d.slice(0, 7)))];
+  return [
+    ...(steps.has('attribution') ? days.map((key) => ({ step: 'attribution' as const, key })) : []),
+    ...(steps.has('month-end') ? months.map((key) => ({ step: 'month-end' as const, key })) : []),
+    ...(steps.has('trends') && !steps.has('month-end')
+      ? months.map((key) => ({ step: 'trends' as const, key }))
+      : []),
+  ];
+}
+
+const unitName = (u: BackfillUnit) => `${u.step} ${u.key}`;
+
+/**
+ * Id `backfill/<account>/<from>/<to>`: recompute a range through the same child workflows the schedules run
+ * (`attribution/<account>/<day>`, `month-end/<account>/<month>`, `trends/<account>/<month>`), so a backfill and a
+ * schedule never do the same work twice at once, and an unchanged range changes nothing and mails nothing (the
+ * close finds its figures unchanged). Days go `concurrency` at a time; months one at a time, oldest first.
+ * Continues as new every CHUNK units; answers the `progress` query throughout. A failed unit is recorded and the
+ * rest goes on; the result lists the failures.
+ */
+export async function backfill(input: BackfillInput): Promise<BackfillResult> {
+  const plan = backfillPlan(input);
+  const state = input.state ?? {
+    next: 0,
+    done: 0,
+    failures: [],
+    startedAtMs: workflowInfo().runStartTime.getTime(),
+    runs: 0,
+  };
+  const runs = state.runs + 1;
+  let done = state.done;
+  const failures = [...state.failures];
+  const running = new Set<string>();
+  let finished = false;
+  setHandler(progressQuery, () => ({
+    total: plan.length,
+    done,
+    failed: failures.length,
+    running: [...running],
+    failures,
+    startedAtMs: state.startedAtMs,
+    runs,
+    finished,
+  }));
+
+  const chunkEnd = Math.min(plan.length, state.next + Math.max(1, input.chunk ?? CHUNK));
+  const chunk = plan.slice(state.next, chunkEnd);
+  const run = async (u: BackfillUnit) => {
+    const name = unitName(u);
+    running.add(name);
+    try {
+      if (u.step === 'attribution') {
+        await startOrWait('dailyAttribution', `attribution/${input.accountId}/${u.key}`, {
+          accountId: input.accountId,
+          day: u.key,
+        });
+      } else if (u.step === 'month-end') {
+        await startOrWait('monthEndClose', `month-end/${input.accountId}/${u.key}`, {
+          accountId: input.accountId,
+          month: u.key,
+        });
+      } else {
+        await startOrWait('sixMonthTrends', `trends/${input.accountId}/${u.key}`, {
+          accountId: input.accountId,
+          month: u.key,
+        });
+      }
+    } catch (err) {
+      const cause = err instanceof ChildWorkflowFailure ? (err.cause ?? err) : err;
+      failures.push({ unit: name, error: (cause as Error).message });
+    } finally {
+      running.delete(name);
+      done++;
+    }
+  };
+
+  // Days in parallel lanes; months strictly in order.
+  const days = chunk.filter((u) => u.step === 'attribution');
+  const months = chunk.filter((u) => u.step !== 'attribution');
+  const queue = [...days];
+  const lane = async () => {
+    for (let u = queue.shift(); u !== undefined; u = queue.shift()) await run(u);
+  };
+  await Promise.all(Array.from({ length: Math.max(1, input.concurrency ?? 4) }, lane));
+  for (const u of months) await run(u);
+
+  if (chunkEnd < plan.length) {
+    await continueAsNew<typeof backfill>({
+      ...input,
+      state: { next: chunkEnd, done, failures, startedAtMs: state.startedAtMs, runs },
+    });
+  }
+  finished = true;
+  return { total: plan.length, done, failed: failures.length, failures, runs };
+}
