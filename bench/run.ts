@@ -10,12 +10,14 @@ import { benchAttribution, benchExport, loadAttributionData, type AttributionDat
 import { benchIngest } from './ingest';
 import { machine, type BenchLine } from './lib';
 import { benchMonthEnd, loadMonthEndData } from './month-end';
+import { benchEstimates, loadEstimatesData } from './estimates';
 import { benchTrends, loadTrendsData } from './trends';
 
 /**
  * attribution: one day of one account, orgs × products × 24 hours × tag sets facts. monthEnd: one attributed month
  * (2026-10, 744 h) of one account, orgs × 20 products × 744 hourly rows (small 744 000, medium 14 880 000, large
- * 29 760 000), each org and product spread over `cells` tag combinations of `tagKeys` keys.
+ * 29 760 000), each org and product spread over `cells` tag combinations of `tagKeys` keys. estimates: one account
+ * of orgs × 20 products, 18 days of rollups, 15 days of the month elapsed.
  */
 const SCALES = {
   small: {
@@ -23,6 +25,7 @@ const SCALES = {
     attribution: { orgs: 100, products: 10, tagSets: 10 },
     monthEnd: { orgs: 50, tagKeys: 3, cells: 4 },
     trendsOrgs: 100,
+    estimates: { orgs: 100, products: 20 },
     runs: 3,
   },
   medium: {
@@ -30,6 +33,7 @@ const SCALES = {
     attribution: { orgs: 1_000, products: 20, tagSets: 10 },
     monthEnd: { orgs: 1_000, tagKeys: 3, cells: 4 },
     trendsOrgs: 1_000,
+    estimates: { orgs: 1_000, products: 20 },
     runs: 3,
   },
   large: {
@@ -37,15 +41,16 @@ const SCALES = {
     attribution: { orgs: 2_000, products: 20, tagSets: 10 },
     monthEnd: { orgs: 2_000, tagKeys: 3, cells: 4 },
     trendsOrgs: 2_000,
+    estimates: { orgs: 2_000, products: 20 },
     runs: 3,
   },
 } as const;
 
-const LINES = ['ingest', 'attribution', 'export', 'month-end', 'trends'] as const;
+const LINES = ['ingest', 'attribution', 'export', 'month-end', 'trends', 'estimates'] as const;
 type LineName = (typeof LINES)[number];
 
 /**
- * `npm run bench [-- --scale small|medium|large] [--only ingest,attribution,export,month-end]`: each hot path next
+ * `npm run bench [-- --scale small|medium|large] [--only ingest,attribution,export,month-end,trends,estimates]`: each hot path next
  * to its physical floor, on the same Postgres and data, several runs, median. Uses a scratch database `orgtally_bench`
  * (DATABASE_URL's server, else an embedded Postgres of its own). Writes a Markdown table and JSON under out/bench/.
  */
@@ -110,6 +115,11 @@ async function main(): Promise<void> {
         const t = await loadTrendsData(db, { orgs: scale.trendsOrgs, products: 20 }, log);
         lines.push(await benchTrends(db, t, { runs: scale.runs, log }));
       }
+      // estimates last: its loader truncates usage_facts (the attribution lines' facts).
+      if (selected('estimates')) {
+        const e = await loadEstimatesData(db, scale.estimates, log);
+        lines.push(...(await benchEstimates(db, e, { runs: scale.runs, log })));
+      }
       const md = [
         `# orgtally benchmark (${name})`,
         '',
@@ -117,12 +127,14 @@ async function main(): Promise<void> {
         '',
         '| path | rows | figure (median) | floor (median) | ratio | rows/s |',
         '|---|---:|---:|---:|---:|---:|',
-        ...lines.map(
-          (l) =>
-            `| ${l.path} | ${l.rows.toLocaleString('en-US')} | ${(l.figure_ms / 1000).toFixed(2)} s | ${(l.floor_ms / 1000).toFixed(2)} s | ${l.ratio.toFixed(2)}× | ${l.rows_per_s.toLocaleString('en-US')} |`,
-        ),
+        ...lines.map((l) => {
+          // A line without a floor (evaluateAlerts) has floor_ms 0: a figure only.
+          const floor = l.floor_ms > 0 ? `${(l.floor_ms / 1000).toFixed(2)} s` : '—';
+          const ratio = l.floor_ms > 0 ? `${l.ratio.toFixed(2)}×` : '—';
+          return `| ${l.path} | ${l.rows.toLocaleString('en-US')} | ${(l.figure_ms / 1000).toFixed(2)} s | ${floor} | ${ratio} | ${l.rows_per_s.toLocaleString('en-US')} |`;
+        }),
         '',
-        'ratio = figure / floor (1.00× is the floor itself; for ingest, throughput relative to raw COPY = 1 / ratio).',
+        'ratio = figure / floor (1.00× is the floor itself; for ingest, throughput relative to raw COPY = 1 / ratio; — = no floor).',
       ].join('\n');
       fs.writeFileSync(path.join(workDir, `bench-${name}.md`), `${md}\n`);
       fs.writeFileSync(
@@ -132,7 +144,8 @@ async function main(): Promise<void> {
       log(`\n${md}\n\nwritten to ${path.join(workDir, `bench-${name}.md`)} and .json`);
       await db.raw(
         `TRUNCATE ingest_batches, usage_facts, attribution_hourly, attribution_daily, attribution_totals,
-           attribution_runs, attribution_pending, month_end_versions CASCADE`,
+           attribution_runs, attribution_pending, month_end_versions, usage_hourly, usage_daily, rollup_batches,
+           estimate_runs, alert_states, alert_events CASCADE`,
       );
     } finally {
       await db.destroy();

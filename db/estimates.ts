@@ -41,7 +41,10 @@ export async function refreshRollup(db: Knex): Promise<RollupResult> {
        SELECT DISTINCT f.hour FROM usage_facts f WHERE f.batch_id IN (SELECT id FROM ru_batches)`,
     );
     await trx.raw('ANALYZE ru_hours');
-    await trx.raw('DELETE FROM usage_hourly WHERE hour IN (SELECT hour FROM ru_hours)');
+    // (account, hour) pairs, so the delete walks the primary key instead of every hourly row
+    await trx.raw(
+      `DELETE FROM usage_hourly u USING ru_hours h, accounts a WHERE u.account_id = a.id AND u.hour = h.hour`,
+    );
     await trx.raw(
       `INSERT INTO usage_hourly (account_id, hour, org_id, product_id, total)
        SELECT o.account_id, f.hour, f.org_id, f.product_id, sum(f.value)
@@ -51,10 +54,14 @@ export async function refreshRollup(db: Knex): Promise<RollupResult> {
     );
     await trx.raw(
       `CREATE TEMP TABLE ru_days ON COMMIT DROP AS
-       SELECT DISTINCT a.id AS account_id, a.timezone, (h.hour AT TIME ZONE a.timezone)::date AS day,
-              floor(a.p99_drop_percent * ${MAX_MONTH_HOURS} / 100)::int + 1 AS keep
-         FROM ru_hours h CROSS JOIN accounts a`,
+       SELECT account_id, timezone, day, keep,
+              day::timestamp AT TIME ZONE timezone AS day_start,
+              (day + 1)::timestamp AT TIME ZONE timezone AS day_end
+         FROM (SELECT DISTINCT a.id AS account_id, a.timezone, (h.hour AT TIME ZONE a.timezone)::date AS day,
+                      floor(a.p99_drop_percent * ${MAX_MONTH_HOURS} / 100)::int + 1 AS keep
+                 FROM ru_hours h CROSS JOIN accounts a) d`,
     );
+    await trx.raw('ANALYZE ru_days');
     await trx.raw(
       `DELETE FROM usage_daily d USING ru_days r WHERE d.account_id = r.account_id AND d.day = r.day`,
     );
@@ -70,8 +77,9 @@ export async function refreshRollup(db: Knex): Promise<RollupResult> {
 }
 
 /**
- * The daily rows of `days` (account_id, timezone, day, keep) from an hourly table (account_id, hour, org_id,
- * product_id, total). Also used over tag-filtered hourly rows (db/alerts.ts).
+ * The daily rows of `days` (account_id, day, keep, day_start, day_end: the day's instants in the account's zone)
+ * from an hourly table (account_id, hour, org_id, product_id, total): a range on (account_id, hour) per day. Also
+ * used over tag-filtered hourly rows (db/alerts.ts).
  */
 export function dailySql(hourly: string, days: string): string {
   return `SELECT u.account_id, r.day, u.org_id, u.product_id, count(*)::int AS hours, sum(u.total) AS total,
@@ -80,8 +88,7 @@ export function dailySql(hourly: string, days: string): string {
                  (array_agg(u.total ORDER BY u.total DESC))[1:max(r.keep)] AS top
             FROM ${hourly} u
             JOIN ${days} r ON r.account_id = u.account_id
-             AND u.hour >= r.day::timestamp AT TIME ZONE r.timezone
-             AND u.hour < (r.day + 1)::timestamp AT TIME ZONE r.timezone
+             AND u.hour >= r.day_start AND u.hour < r.day_end
            GROUP BY u.account_id, r.day, u.org_id, u.product_id`;
 }
 
@@ -201,9 +208,12 @@ export async function orgEstimates(
          FROM x JOIN products pr ON pr.id = x.product_id
         GROUP BY x.org_id, x.product_id, pr.aggregation
      ), ranked AS (
-       SELECT x.org_id, x.product_id, v, row_number() OVER (PARTITION BY x.org_id, x.product_id ORDER BY v DESC) AS rn
-         FROM x JOIN products pr ON pr.id = x.product_id AND pr.aggregation = 'p99'
-         CROSS JOIN LATERAL unnest(x.top) AS v
+       SELECT org_id, product_id, v FROM (
+         SELECT x.org_id, x.product_id, v,
+                row_number() OVER (PARTITION BY x.org_id, x.product_id ORDER BY v DESC) AS rn
+           FROM x JOIN products pr ON pr.id = x.product_id AND pr.aggregation = 'p99'
+           CROSS JOIN LATERAL unnest(x.top) AS v) t
+        WHERE rn = CAST(:k AS int)
      ), f AS (
        SELECT g.org_id, g.product_id, g.aggregation, g.total,
               CASE g.aggregation
@@ -212,10 +222,9 @@ export async function orgEstimates(
                                 / power(10::numeric, ${AVG_SCALE})
                 WHEN 'max' THEN g.peak
                 WHEN 'last' THEN g.last_value
-                WHEN 'p99' THEN coalesce((SELECT r.v FROM ranked r WHERE r.org_id = g.org_id
-                                            AND r.product_id = g.product_id AND r.rn = CAST(:k AS int)), 0)
+                WHEN 'p99' THEN coalesce(r.v, 0)
               END AS mtd
-         FROM g
+         FROM g LEFT JOIN ranked r ON r.org_id = g.org_id AND r.product_id = g.product_id
      )
      SELECT f.org_id, f.product_id, trim_scale(f.mtd) AS mtd,
             trim_scale(CASE WHEN f.aggregation = 'sum'

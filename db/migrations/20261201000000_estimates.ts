@@ -94,6 +94,13 @@ export async function up(knex: Knex): Promise<void> {
       PRIMARY KEY (account_id, rule_id, scope_key)
     );
 
+    -- The latest hour each account's alerts were evaluated at: an older hour evaluated later changes nothing
+    -- (replaying the past must not resolve or retract what a later evaluation saw).
+    CREATE TABLE alert_runs (
+      account_id  text PRIMARY KEY REFERENCES accounts (id) ON DELETE CASCADE,
+      last_as_of  timestamptz NOT NULL
+    );
+
     -- Every notice sent or to be sent (fire, renotify, resolve, retract); event_key makes it happen once.
     CREATE TABLE alert_events (
       id          bigserial PRIMARY KEY,
@@ -115,7 +122,7 @@ export async function up(knex: Knex): Promise<void> {
 
 export async function down(knex: Knex): Promise<void> {
   await knex.raw(`
-    DROP TABLE alert_events, alert_states, estimate_orgs, estimate_totals, estimate_runs, rollup_batches,
+    DROP TABLE alert_events, alert_runs, alert_states, estimate_orgs, estimate_totals, estimate_runs, rollup_batches,
       usage_daily, usage_hourly;
   `);
 }

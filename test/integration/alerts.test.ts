@@ -188,4 +188,14 @@ describe('alert rules over ingested usage (72 h lateness, UTC)', () => {
     expect(rows.length).toBe(10);
     for (const r of rows) expect(r.n).toBe(OPS.length);
   });
+
+  it('an earlier hour evaluated after a later one changes nothing (it would see the stall again)', async () => {
+    await refreshRollup(db);
+    const r = await evaluateAlerts(db, { accountId: 'acme', asOf: '2026-10-20T12:00:00Z' }, 'acme.example');
+    expect(r.notices).toEqual([]);
+    expect(r.skipped).toBe(
+      'alerts were evaluated at 2026-10-21T13:00:00.000Z already: an earlier hour changes nothing',
+    );
+    expect((await listAlertStates(db, 'acme')).map((s) => s.rule_id)).toEqual([]);
+  });
 });
