@@ -82,7 +82,13 @@ export function ingestDropFile(deps: DropFolderDeps): (input: DropFileInput) => 
         clearInterval(heartbeat);
       }
       const movedTo = moveInto(deps.dropDir, 'processed', name, result.batch_id.slice(0, 12));
-      return movedTo ? { name, outcome: 'processed', movedTo, ...result } : { name, outcome: 'gone' };
+      if (movedTo) return { name, outcome: 'processed', movedTo, ...result };
+      // A concurrent run moved it meanwhile. When this run is the one that loaded it, it is still this run's
+      // file to report (the other run only found a duplicate batch): where the other run put it.
+      if (result.duplicate_batch) return { name, outcome: 'gone' };
+      const processed = path.join(deps.dropDir, 'processed');
+      const where = fs.readdirSync(processed).find((f) => f === name || f.startsWith(`${name}.`));
+      return { name, outcome: 'processed', movedTo: path.join(processed, where ?? name), ...result };
     } catch (err) {
       if (!(err instanceof OrgtallyError) || err.type !== ErrorType.UnreadableInput) throw err;
       const movedTo = moveInto(deps.dropDir, 'failed', name, stamp);

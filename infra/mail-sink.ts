@@ -29,6 +29,8 @@ export interface MailSink {
   release(): void;
   /** Messages waiting for their reply (hold), and messages dropped because their client hung up. */
   readonly held: number;
+  /** Held messages whose client has hung up already (release() will drop them). */
+  readonly heldGone: number;
   readonly dropped: number;
   close(): Promise<void>;
 }
@@ -119,6 +121,9 @@ export async function startMailSink(opts: { dir?: string; port?: number } = {}):
     },
     get held() {
       return waiting.length;
+    },
+    get heldGone() {
+      return waiting.filter((w) => closed.has(w.session)).length;
     },
     get dropped() {
       return dropped;
