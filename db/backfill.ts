@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import { ErrorType, OrgtallyError } from '../domain/errors';
+import { accountClock } from './accounts';
 import { attributeDay } from './attribution';
 import { closeMonth, monthDays } from './month-end';
 import { computeTrends } from './trends';
@@ -39,6 +40,8 @@ export interface BackfillPreview {
   steps: PreviewStep[];
   days: DayPreview[];
   months: MonthPreview[];
+  /** Months of the range that have not ended: not closed. */
+  monthsNotEnded: string[];
   /** Extra days outside the range the month-end would attribute first (late data in those months). */
   outsideDays: string[];
 }
@@ -83,7 +86,11 @@ export async function previewBackfill(
         ...r,
         wouldChange: r.state !== 'attributed',
       }));
-      const months = [...new Set(days.map((d) => d.day.slice(0, 7)))];
+      // as the backfill: a month that has not ended is not closed (its days are attributed)
+      const { previousMonth } = await accountClock(trx, input.accountId, input.asOf);
+      const touched = [...new Set(days.map((d) => d.day.slice(0, 7)))];
+      const months = touched.filter((m) => m <= previousMonth);
+      const monthsNotEnded = touched.filter((m) => m > previousMonth);
       const outsideDays: string[] = [];
       for (const d of steps.has('attribution') ? days : []) {
         if (!d.wouldChange) continue;
@@ -148,6 +155,7 @@ export async function previewBackfill(
         steps: input.steps,
         days,
         months: previews,
+        monthsNotEnded,
         outsideDays,
       });
     });

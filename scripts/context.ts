@@ -53,6 +53,19 @@ export function table(rows: Record<string, unknown>[], columns?: string[]): stri
   return [line(cols), line(widths.map((w) => '-'.repeat(w))), ...cells.map(line)].join('\n');
 }
 
+/** Rows as JSON lines (`--json`), or as a table of the view of each row. */
+export function printRows<T>(
+  rows: readonly T[],
+  json: boolean | undefined,
+  view: (r: T) => Record<string, unknown>,
+): void {
+  if (json) {
+    for (const r of rows) console.log(JSON.stringify(r));
+    return;
+  }
+  console.log(table(rows.map(view)));
+}
+
 /** A Temporal client for one command (TEMPORAL_ADDRESS or the local stack), closed after. */
 export async function withClient<T>(fn: (client: Client, config: Config) => Promise<T>): Promise<T> {
   const config = loadConfig();

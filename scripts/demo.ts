@@ -10,12 +10,10 @@ import { createDb } from '../infra/db';
 import { resolveEndpoints, stackDown, stackStatus, stackUp } from '../infra/stack';
 import type { Client } from '@temporalio/client';
 import type { Knex } from 'knex';
-import { pendingDays } from '../db/attribution';
 import { connectClient, workflowIds } from '../infra/temporal';
-import { runAttribution } from './commands/attribution';
 import { createWorker } from '../worker/worker';
 import type { IngestDropFolderResult } from '../workflows/ingest-drop-folder';
-import { table } from './context';
+import { startOrAttach, table } from './context';
 import {
   badFeedLines,
   SAMPLE_ANOMALIES,
@@ -32,11 +30,17 @@ import { trendTable } from './commands/trends';
 import { alertHistory } from '../db/alerts';
 import { estimateErrors, estimateReport } from '../db/estimates';
 import type { UsageEstimatesResult } from '../workflows/usage-estimates';
+import { applySchedules, applyLineText, readAccounts, scheduleRow } from '../infra/schedules';
+import { backfillPlan, type BackfillInput, type BackfillStep } from '../workflows/backfill';
+import { watch } from './commands/backfill';
 
 /**
- * The main job on embedded defaults: local stack, example account, ~7 months of hourly sample usage dropped into
- * the drop folder, ingested by the ingestDropFolder workflow through a real worker. `--keep` leaves the stack
- * running (with its Web UI); otherwise what the demo started is stopped at the end.
+ * The main job end to end on embedded defaults: local stack, example account, ~7 months of hourly sample usage
+ * dropped into the drop folder and ingested by the ingestDropFolder workflow through a real worker; the account's
+ * schedules applied (paused: the demo stays deterministic); the history recomputed by one backfill workflow
+ * (attribution of every day, then every month's close with its trends and finance mail); estimates and alerts at
+ * the hours an hourly schedule would have run; then where every output is. `--keep` leaves the stack running
+ * (with its Web UI); otherwise what the demo started is stopped at the end.
  */
 let interrupted = false;
 const log = (line: string) => process.stdout.write(`${line}\n`);
@@ -44,6 +48,7 @@ const step = (title: string) => log(`\n== ${title}`);
 
 async function main(): Promise<void> {
   Runtime.install({ logger: new DefaultLogger('WARN') }); // the worker's INFO lines would drown the demo's output
+  const demoStarted = Date.now();
   const keep = process.argv.includes('--keep');
   const config = loadConfig();
   const before = stackStatus(config);
@@ -51,7 +56,8 @@ async function main(): Promise<void> {
   step('Local stack');
   const state = await stackUp(config, log, { detached: keep || Boolean(alreadyUp) });
   const ours = !alreadyUp && !keep;
-  // Ctrl-C: stop what the demo started, then leave; in-flight work is safe to redo (batches are idempotent).
+  // Ctrl-C: stop what the demo started, then leave; in-flight work is safe to redo (batches are idempotent, and
+  // the backfill's days and months run under their own workflow ids).
   process.once('SIGINT', () => {
     interrupted = true;
     log('\ninterrupted: stopping');
@@ -92,12 +98,14 @@ async function main(): Promise<void> {
       smtpUrl: sink?.url,
     });
     const client = await connectClient(ep.temporalAddress, config.temporalNamespace);
+    let ran: Ran | undefined;
     try {
       await worker.runUntil(async () => {
-        await ingestPhase(client, config.taskQueue, asOfMs);
-        await attributionPhase(db, client, config.taskQueue, config.outputDir);
-        await monthEndPhase(db, client, config.taskQueue, config.outputDir, asOfMs, sink);
-        await estimatesPhase(db, client, config.taskQueue, asOfMs, sink);
+        const ingestId = await ingestPhase(client, config.taskQueue, asOfMs);
+        const scheduleIds = await schedulesPhase(db, client, config.taskQueue);
+        const backfill = await backfillPhase(db, client, config.taskQueue, config.outputDir, asOfMs, sink);
+        const estimates = await estimatesPhase(db, client, config.taskQueue, asOfMs, sink);
+        ran = { ingestId, scheduleIds, backfill, estimates };
       });
     } finally {
       await sink?.close();
@@ -118,10 +126,17 @@ async function main(): Promise<void> {
     const q = await db.raw(`SELECT reason, count(*) AS records FROM quarantine GROUP BY 1 ORDER BY 1`);
     log(`\nquarantine by reason (see \`npm run orgtally -- quarantine list\`):\n${table(q.rows)}`);
     log(`\nprocessed files: ${path.join(config.dropDir, 'processed')}`);
-    if (!ours)
-      log(
-        `stack left running: ${state.temporal?.uiUrl ? `Temporal Web UI ${state.temporal.uiUrl}` : ''} (\`npm run orgtally -- dev down\` stops it)`,
-      );
+
+    if (ran)
+      await summary(db, ran, {
+        outputDir: config.outputDir,
+        mailDir,
+        sink,
+        smtpUrl: config.smtpUrl,
+        uiUrl: ours ? undefined : state.temporal?.uiUrl,
+        ours,
+        started: demoStarted,
+      });
   } finally {
     // After Ctrl-C the SIGINT handler owns the clean-up.
     if (!interrupted) {
@@ -134,8 +149,25 @@ async function main(): Promise<void> {
   }
 }
 
+/** What the phases ran, for the summary. */
+interface Ran {
+  ingestId: string;
+  scheduleIds: string[];
+  backfill: BackfillRan;
+  estimates: { ids: string[]; skipped: number };
+}
+
+interface BackfillRan {
+  id: string;
+  runs: number;
+  months: string[];
+  /** The last complete month: its chargeback, trends and report are shown. */
+  lastMonth: string;
+  lastVersion: number | undefined;
+}
+
 /** Runs ingestDropFolder over the sample files and prints what each file gave. */
-async function ingestPhase(client: Client, taskQueue: string, asOfMs: number): Promise<void> {
+async function ingestPhase(client: Client, taskQueue: string, asOfMs: number): Promise<string> {
   step('Workflow ingestDropFolder (worker in this process)');
   const asOf = new Date(asOfMs).toISOString();
   const workflowId = `${workflowIds.ingestDropFolder(asOf)}/demo-${Date.now()}`;
@@ -167,94 +199,205 @@ async function ingestPhase(client: Client, taskQueue: string, asOfMs: number): P
     `this run: ${result.accepted.toLocaleString('en-US')} accepted, ${result.quarantined} quarantined, ` +
       `${result.duplicates} duplicate file(s), ${result.failed} failed (${Math.round(result.accepted / secs).toLocaleString('en-US')} records/s)`,
   );
+  return workflowId;
 }
 
-/** Attributes every day the ingest marked pending, through dailyAttribution workflows, four at a time. */
-async function attributionPhase(
-  db: Knex,
-  client: Client,
-  taskQueue: string,
-  outputDir: string,
-): Promise<void> {
-  step('Workflow dailyAttribution for every pending day');
-  const days = await pendingDays(db, 'acme');
-  const started = Date.now();
-  let facts = 0;
-  let rows = 0;
-  let files = 0;
-  await runAttribution(client, taskQueue, 'acme', days, {
-    wait: true,
-    concurrency: 4,
-    onDone: (_day, r) => {
-      facts += r.attribution.facts;
-      rows += r.attribution.hourlyRows;
-      files += r.files.length;
-    },
-  });
-  const secs = (Date.now() - started) / 1000;
+/** Without milliseconds, and without seconds when zero (as `schedules list`): `2026-12-04T01:00Z`. */
+const short = (iso: string) => iso.replace(/\.\d{3}Z$/, 'Z').replace(/:00Z$/, 'Z');
+
+/**
+ * `orgtally schedules apply --paused`, then `schedules list`: the global ingest schedule and the account's four,
+ * created paused so that none fires at a wall-clock time in the middle of the demo (a schedule that exists keeps
+ * its state). Returns the schedule ids.
+ */
+async function schedulesPhase(db: Knex, client: Client, taskQueue: string): Promise<string[]> {
+  step('Schedules (`orgtally schedules apply --paused`, then `schedules list`)');
+  const target = { client, taskQueue };
+  const lines = await applySchedules(target, await readAccounts(db), { paused: true });
+  for (const l of lines) log(applyLineText(l));
+  const ids = lines.filter((l) => l.outcome !== 'deleted').map((l) => l.scheduleId);
+  // Described one by one: listing is eventually consistent and may miss a schedule created a moment ago.
+  const rows = await Promise.all(
+    ids.map(async (id) => scheduleRow(await client.schedule.getHandle(id).describe())),
+  );
+  const active = rows.filter((r) => !r.paused).map((r) => r.id);
   log(
-    `${days.length} days attributed in ${secs.toFixed(1)} s: ${facts.toLocaleString('en-US')} facts → ` +
-      `${rows.toLocaleString('en-US')} hourly rows, ${files} TSV files written and reconciled`,
+    active.length
+      ? `schedules applied; not paused, as they were before the demo: ${active.join(', ')} ` +
+          `(\`npm run orgtally -- schedules pause <id>\`)`
+      : `schedules applied (paused for the demo, so that none fires at a wall-clock time mid-demo; ` +
+          `\`npm run orgtally -- schedules resume <id>\` lets one run on its calendar):`,
   );
-  log(`daily TSVs: ${path.join(outputDir, 'acme', 'attribution')} (daily_<product>_<YYYY-MM-DD>.tsv)`);
-  const month = days.length ? (days[days.length - 1] as string).slice(0, 7) : '';
-  const { rows: top } = await db.raw(
-    `SELECT coalesce(d.cells[1], '') AS team, coalesce(d.cells[2], '') AS env, coalesce(d.cells[3], '') AS service,
-            trim_scale(round(sum(d.total_usage), 3))::text AS gb, count(DISTINCT d.org_id) AS orgs
-       FROM attribution_daily d JOIN products p ON p.id = d.product_id
-      WHERE d.account_id = 'acme' AND p.code = 'logs_ingested_bytes' AND to_char(d.day, 'YYYY-MM') = ?
-      GROUP BY d.cells ORDER BY sum(d.total_usage) DESC LIMIT 8`,
-    [month],
+  log(
+    table(
+      rows.map((r) => ({
+        id: r.id,
+        calendar: r.calendar,
+        tz: r.timezone,
+        overlap: r.overlap,
+        paused: r.paused ? 'yes' : 'no',
+        next_run: r.next[0] ? short(r.next[0]) : '',
+      })),
+    ),
   );
-  log(`\ntop tag combinations for logs_ingested_bytes in ${month} (GB; blank = untagged):\n${table(top)}`);
+  return ids;
 }
 
 /**
- * Closes the six complete months through monthEndClose, oldest first (each mails finance once and computes its
- * six-month trends), then shows the last month's chargeback per org and its trend table.
+ * The history through one `backfill` workflow, as `orgtally backfill --account acme --from <first day> --to <last
+ * complete day> --steps attribution,month-end --concurrency 4` would run it, with the CLI's progress bar (stderr):
+ * every day through dailyAttribution, four at a time, then every month the range touches through monthEndClose,
+ * oldest first (each computes its six-month trends and mails finance once per version). Then what it gave: the
+ * attribution totals and files, each month's close, the last complete month's chargeback per org and trend table.
  */
-async function monthEndPhase(
+async function backfillPhase(
   db: Knex,
   client: Client,
   taskQueue: string,
   outputDir: string,
   asOfMs: number,
   sink: MailSink | undefined,
-): Promise<void> {
-  const d = new Date(asOfMs);
-  const months = [6, 5, 4, 3, 2, 1].map((k) =>
-    new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth() - k, 1)).toISOString().slice(0, 7),
+): Promise<BackfillRan> {
+  // First day with usage and the last day that ended before asOf, both in the account's time zone.
+  const { rows: ranges } = await db.raw(
+    `SELECT to_char(min(f.hour) AT TIME ZONE a.timezone, 'YYYY-MM-DD') AS first_day,
+            to_char((CAST(? AS timestamptz) AT TIME ZONE a.timezone)::date - 1, 'YYYY-MM-DD') AS last_day,
+            to_char(date_trunc('month', now() AT TIME ZONE a.timezone) - interval '1 month', 'YYYY-MM')
+              AS last_ended_month
+       FROM accounts a JOIN orgs o ON o.account_id = a.id JOIN usage_facts f ON f.org_id = o.id
+      WHERE a.id = 'acme' GROUP BY a.timezone`,
+    [new Date(asOfMs).toISOString()],
   );
-  const month = months[months.length - 1] as string;
-  step(`Workflow monthEndClose for ${months[0]} … ${month} (ids month-end/acme/<month>)`);
-  const before = sink?.messages.length ?? 0;
-  let last: MonthEndCloseResult | undefined;
-  for (const m of months) {
-    const started = Date.now();
-    const r: MonthEndCloseResult = await client.workflow.execute('monthEndClose', {
-      taskQueue,
-      workflowId: workflowIds.monthEndClose('acme', m),
-      args: [{ accountId: 'acme', month: m, asOf: new Date(asOfMs).toISOString() }],
-    });
-    last = r;
-    log(
-      `${m}: ${((Date.now() - started) / 1000).toFixed(1)} s, version ${r.close.version} (${r.close.status}), ` +
-        `${r.close.outcome === 'created' ? 'new figures' : 'figures unchanged: nothing new to mail'}; ` +
-        `mail: ${r.deliveries.map((x) => `${x.recipient} ${x.status}`).join(', ')}`,
-    );
+  const range = ranges[0] as { first_day: string; last_day: string; last_ended_month: string } | undefined;
+  if (!range) throw new Error('no usage for acme: nothing to backfill');
+  const steps: BackfillStep[] = ['attribution', 'month-end'];
+  const input: BackfillInput = {
+    accountId: 'acme',
+    from: range.first_day,
+    to: range.last_day,
+    steps,
+    concurrency: 4,
+  };
+  // as the workflow plans it: months that have not ended (this one) get their days attributed, not a close
+  const plan = backfillPlan(input, range.last_ended_month);
+  const dayCount = plan.filter((u) => u.step === 'attribution').length;
+  const months = plan.filter((u) => u.step === 'month-end').map((u) => u.key);
+  const id = `backfill/acme/${input.from}/${input.to}`;
+  step(`Workflow backfill ${id}`);
+  log(
+    `as \`orgtally backfill --account acme --from ${input.from} --to ${input.to} --steps ${steps.join(',')} ` +
+      `--concurrency 4\`: ${dayCount} days through attribution/acme/<day>, 4 at a time, then ${months.length} ` +
+      `months oldest first through month-end/acme/<month> (each computes trends/acme/<month> and mails finance ` +
+      `once per version); progress bar on stderr`,
+  );
+  // What each day's attribution gave before, to show what the backfill changed (rows and file checksums).
+  const dayState = `SELECT to_char(day, 'YYYY-MM-DD') AS day,
+                            md5(concat_ws('|', facts, hourly_rows, daily_rows, files::text)) AS state
+                       FROM attribution_runs WHERE account_id = 'acme' AND day BETWEEN ? AND ?`;
+  const daysBefore = new Map<string, string>(
+    (await db.raw(dayState, [input.from, input.to])).rows.map((x: { day: string; state: string }) => [
+      x.day,
+      x.state,
+    ]),
+  );
+  const mailsBefore = sink?.messages.length ?? 0;
+  const started = Date.now();
+  const handle = await startOrAttach(client, 'backfill', {
+    taskQueue,
+    workflowId: id,
+    args: [input],
+    quiet: true,
+  });
+  const r = await watch(handle, id, { detachOnInterrupt: false }); // Ctrl-C is the demo's: it stops the stack
+  const secs = (Date.now() - started) / 1000;
+  log(
+    `${id}: ${r.done}/${r.total} units in ${secs.toFixed(1)} s, ${r.runs} run(s) (it continues as new every ` +
+      `100 units), ${r.failed} failed`,
+  );
+  if (r.failed) {
+    for (const f of r.failures) log(`  failed: ${f.unit}: ${f.error}`);
+    throw new Error(`${id}: ${r.failed} unit(s) failed (\`npm run orgtally -- backfill status ${id}\`)`);
   }
-  if (!last) return;
+
+  // Each month's close as the backfill ran it (the latest run under its id), oldest first.
+  const closes: MonthEndCloseResult[] = [];
+  for (const m of months)
+    closes.push(await client.workflow.getHandle(workflowIds.monthEndClose('acme', m)).result());
+  const extraDays = closes.flatMap((c) => c.attributedDays);
+
+  const { rows: att } = await db.raw(
+    `SELECT count(*)::int AS days, coalesce(sum(facts), 0)::bigint AS facts,
+            coalesce(sum(hourly_rows), 0)::bigint AS hourly_rows,
+            coalesce(sum(jsonb_array_length(files)), 0)::int AS files
+       FROM attribution_runs WHERE account_id = 'acme' AND day BETWEEN ? AND ?`,
+    [input.from, input.to],
+  );
+  const a = att[0] as { days: number; facts: string; hourly_rows: string; files: number };
+  const daysAfter: { day: string; state: string }[] = (await db.raw(dayState, [input.from, input.to])).rows;
+  const fresh = daysAfter.filter((x) => !daysBefore.has(x.day)).length;
+  const changed = daysAfter.filter((x) => daysBefore.has(x.day) && daysBefore.get(x.day) !== x.state).length;
+  log(
+    `\nattribution: ${a.days} days, ${Number(a.facts).toLocaleString('en-US')} facts → ` +
+      `${Number(a.hourly_rows).toLocaleString('en-US')} hourly rows, ${a.files.toLocaleString('en-US')} TSV files ` +
+      `written and reconciled` +
+      (fresh ? `; ${fresh} day(s) attributed for the first time` : '') +
+      (daysBefore.size
+        ? `; ${daysBefore.size} attributed before this run: ` +
+          (changed ? `${changed} changed` : 'none changed (same rows, byte-identical files)')
+        : ''),
+  );
+  if (extraDays.length)
+    log(
+      `the closes also attributed the days of their months after the range, never attributed before ` +
+        `(${extraDays.join(', ')}: no data yet, header-only files until it arrives)`,
+    );
+  log(`daily TSVs: ${path.join(outputDir, 'acme', 'attribution')} (daily_<product>_<YYYY-MM-DD>.tsv)`);
+  const tagMonth = input.to.slice(0, 7);
+  const { rows: top } = await db.raw(
+    `SELECT coalesce(d.cells[1], '') AS team, coalesce(d.cells[2], '') AS env, coalesce(d.cells[3], '') AS service,
+            trim_scale(round(sum(d.total_usage), 3))::text AS gb, count(DISTINCT d.org_id) AS orgs
+       FROM attribution_daily d JOIN products p ON p.id = d.product_id
+      WHERE d.account_id = 'acme' AND p.code = 'logs_ingested_bytes' AND to_char(d.day, 'YYYY-MM') = ?
+      GROUP BY d.cells ORDER BY sum(d.total_usage) DESC LIMIT 8`,
+    [tagMonth],
+  );
+  log(`\ntop tag combinations for logs_ingested_bytes in ${tagMonth} (GB; blank = untagged):\n${table(top)}`);
+
+  log(`\nmonth-end closes (ids month-end/acme/<month>), oldest first:`);
+  closes.forEach((c, i) => {
+    const what =
+      c.close.outcome === 'created'
+        ? c.close.previousVersion
+          ? `restated (was v${c.close.previousVersion})`
+          : 'new figures'
+        : c.close.outcome === 'finalized'
+          ? 'figures unchanged, now final: nothing new to mail'
+          : 'figures unchanged: nothing new to mail';
+    log(
+      `${months[i]}: version ${c.close.version} (${c.close.status}), ${what}; ` +
+        `finance mail of v${c.close.version}: ${c.deliveries.map((x) => `${x.recipient} ${x.status}`).join(', ')}`,
+    );
+  });
+  const month = range.last_ended_month; // the last complete month: its files, chargeback and trends below
+  if (range.last_day.slice(0, 7) > range.last_ended_month)
+    log(
+      `(${range.last_day.slice(0, 7)} has not ended: the backfill attributed its days but does not close it; the ` +
+        `month-end schedule closes a month after its end and lateness window)`,
+    );
+  const sent = sink ? sink.messages.slice(mailsBefore) : [];
+  if (sink)
+    log(
+      `${sent.length} finance message(s) received by the in-process SMTP server this run` +
+        (sent.length ? ` (saved as .eml in ${path.dirname(sent[0]?.file ?? '')})` : ''),
+    );
+  const last = closes[months.indexOf(month)];
+  if (!last) return { id, runs: r.runs, months, lastMonth: month, lastVersion: undefined };
   const c = last.close;
   const dir = path.join(outputDir, 'month-end', 'acme', month, `v${c.version}`);
   log(
-    `\nfiles of ${month}: ${dir}\n${last.files.map((f) => `  ${f.name} (${f.bytes.toLocaleString('en-US')} bytes)`).join('\n')}`,
+    `\nfiles of ${month}, the last complete month: ${dir}\n` +
+      last.files.map((f) => `  ${f.name} (${f.bytes.toLocaleString('en-US')} bytes)`).join('\n'),
   );
-  const sent = sink ? sink.messages.slice(before) : [];
-  if (sink)
-    log(
-      `${sent.length} message(s) received by the in-process SMTP server this run` +
-        (sent.length ? ` (saved as .eml in ${path.dirname(sent[0]?.file ?? '')})` : ''),
-    );
   log(`HTML preview of the ${month} mail: ${path.join(dir, 'report.html')}`);
   const v = await requireVersion(db, 'acme', month, c.version);
   const orgs = orgSummaries(await byOrg(db, v));
@@ -279,6 +422,7 @@ async function monthEndPhase(
   log(
     `(\`npm run orgtally -- report month-end --account acme --month ${month} --format json\` has every row)`,
   );
+  return { id, runs: r.runs, months, lastMonth: month, lastVersion: c.version };
 }
 
 /**
@@ -292,7 +436,7 @@ async function estimatesPhase(
   taskQueue: string,
   asOfMs: number,
   sink: MailSink | undefined,
-): Promise<void> {
+): Promise<{ ids: string[]; skipped: number }> {
   const d = new Date(asOfMs);
   const monthStart = Date.UTC(d.getUTCFullYear(), d.getUTCMonth() - 1, 1);
   const monthEnd = Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1);
@@ -410,6 +554,106 @@ async function estimatesPhase(
       }),
     ),
   );
+  return {
+    ids: asOfs.map((asOf) => workflowIds.usageEstimates('acme', asOf)),
+    skipped: all.length - asOfs.length,
+  };
+}
+
+/** Where every output is, which workflows ran, and the commands to look further. */
+async function summary(
+  db: Knex,
+  ran: Ran,
+  o: {
+    outputDir: string;
+    mailDir: string;
+    sink: MailSink | undefined;
+    smtpUrl: string | undefined;
+    uiUrl: string | undefined;
+    ours: boolean;
+    started: number;
+  },
+): Promise<void> {
+  step('Where everything is');
+  const b = ran.backfill;
+  const count = (dir: string, ext: string) =>
+    fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => f.endsWith(ext)).length : 0;
+  const attributionDir = path.join(o.outputDir, 'acme', 'attribution');
+  const monthEndDir = path.join(o.outputDir, 'month-end', 'acme');
+  const finance = new Set<string>(
+    await db('finance_recipients').where({ account_id: 'acme' }).pluck('email'),
+  );
+  const received = o.sink?.messages ?? [];
+  const financeMails = received.filter((m) => m.to.some((t) => finance.has(t))).length;
+  const { rows: ledger } = await db.raw(
+    `SELECT kind, count(*) FILTER (WHERE status = 'sent')::int AS sent, count(*)::int AS mails
+       FROM deliveries WHERE account_id = 'acme' GROUP BY kind ORDER BY kind`,
+  );
+  const ledgerText = (ledger as { kind: string; sent: number; mails: number }[])
+    .map((l) => `${l.kind === 'month_end' ? 'finance' : l.kind} ${l.sent} sent of ${l.mails}`)
+    .join(', ');
+  const e = ran.estimates;
+  const env = ['ORGTALLY_HOME', 'OUTPUT_DIR', 'DROP_DIR']
+    .filter((k) => process.env[k])
+    .map((k) => `${k}=${process.env[k]}`);
+  const cli = 'npm run orgtally --';
+  const lines: [string, string][] = [
+    [
+      'daily TSVs',
+      `${attributionDir} (${count(attributionDir, '.tsv').toLocaleString('en-US')} files, daily_<product>_<YYYY-MM-DD>.tsv)`,
+    ],
+    [
+      'month-end reports',
+      `${monthEndDir}/<YYYY-MM>/v<N>/ (${b.months.length} months closed: ${b.months[0]} … ${b.months.at(-1)})` +
+        (b.lastVersion
+          ? `\n  ${b.lastMonth} mail preview: ${path.join(monthEndDir, b.lastMonth, `v${b.lastVersion}`, 'report.html')}`
+          : ''),
+    ],
+    [
+      'mail',
+      (o.sink
+        ? `${o.mailDir} (${count(o.mailDir, '.eml')} .eml): this run ${financeMails} finance, ` +
+          `${received.length - financeMails} alert message(s)`
+        : `sent to ${o.smtpUrl}`) + `; the ledger: ${ledgerText || 'no mail'} (\`${cli} deliveries list\`)`,
+    ],
+    [
+      'Temporal Web UI',
+      o.uiUrl
+        ? `${o.uiUrl} (stack left running; \`${cli} dev down\` stops it)`
+        : o.ours
+          ? `stopped with the stack below; its data stays in ORGTALLY_HOME: \`${cli} dev up\` starts it again ` +
+            `(with the Web UI), and \`npm run demo -- --keep\` leaves it running`
+          : '(Temporal is not the local dev server)',
+    ],
+    ['schedules', `${ran.scheduleIds.join(', ')}`],
+    [
+      'workflow ids',
+      [
+        ran.ingestId,
+        `${b.id} (${b.runs} run(s)), with attribution/acme/<day> per day`,
+        `month-end/acme/<month> and trends/acme/<month> for ${b.months.join(', ')}`,
+        `estimates/acme/<hour>: ${e.ids.length} run(s) this time` +
+          (e.skipped ? ` (${e.skipped} earlier hour(s) ran before)` : '') +
+          (e.ids.length ? `, ${e.ids[0]} … ${e.ids.at(-1)}` : ''),
+        `delivery/<ledger id>: one per mail`,
+      ].join('\n  '),
+    ],
+    [
+      'look further',
+      [
+        ...(env.length ? [`(with ${env.join(' ')} set as for this run)`] : []),
+        ...(o.ours ? [`${cli} dev up`] : []),
+        `${cli} report month-end --account acme --month ${b.lastMonth} [--format json]`,
+        `${cli} report trends --account acme --month ${b.lastMonth}`,
+        `${cli} report estimates --account acme   (and --error --month ${b.lastMonth})`,
+        `${cli} alerts history --account acme`,
+        `${cli} schedules list`,
+        `${cli} backfill status ${b.id}   (a running worker answers it: \`${cli} worker\`)`,
+      ].join('\n  '),
+    ],
+    ['took', `${((Date.now() - o.started) / 1000).toFixed(0)} s`],
+  ];
+  for (const [k, v] of lines) log(`${k.padEnd(18)}${v.replace(/\n {2}/g, `\n${' '.repeat(18)}`)}`);
 }
 
 /** Complete past months as one file each, this month's complete days one file each, plus CSV/TSV and bad feeds. */

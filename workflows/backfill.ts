@@ -3,10 +3,18 @@ import {
   ChildWorkflowFailure,
   continueAsNew,
   defineQuery,
+  proxyActivities,
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
+import type { Activities } from '../activities';
+import { NON_RETRYABLE } from '../domain/errors';
 import { startOrWait } from './children';
+
+const { accountClock } = proxyActivities<Activities>({
+  startToCloseTimeout: '1 minute',
+  retry: { initialInterval: '2 seconds', maximumInterval: '1 minute', nonRetryableErrorTypes: NON_RETRYABLE },
+});
 
 export const BACKFILL_STEPS = ['attribution', 'month-end', 'trends'] as const;
 export type BackfillStep = (typeof BACKFILL_STEPS)[number];
@@ -48,6 +56,8 @@ export interface BackfillInput {
     failures: { unit: string; error: string }[];
     startedAtMs: number;
     runs: number;
+    /** The last month that had ended when the backfill started (fixed for all its runs). */
+    lastEndedMonth: string;
   };
 }
 
@@ -82,10 +92,16 @@ export function backfillDays(from: string, to: string): string[] {
  * by the range, oldest first (a month's close reads its days; its trends read the months before it). Trends as a
  * step of their own only without month-end, which computes them.
  */
-export function backfillPlan(input: Pick<BackfillInput, 'from' | 'to' | 'steps'>): BackfillUnit[] {
+export function backfillPlan(
+  input: Pick<BackfillInput, 'from' | 'to' | 'steps'>,
+  /** The last month that has ended (account time zone): later months are not closed (their days still are). */
+  lastEndedMonth?: string,
+): BackfillUnit[] {
   const steps = new Set(input.steps ?? BACKFILL_STEPS);
   const days = backfillDays(input.from, input.to);
-  const months = [...new Set(days.map((d) => d.slice(0, 7)))];
+  const months = [...new Set(days.map((d) => d.slice(0, 7)))].filter(
+    (m) => lastEndedMonth === undefined || m <= lastEndedMonth,
+  );
   return [
     ...(steps.has('attribution') ? days.map((key) => ({ step: 'attribution' as const, key })) : []),
     ...(steps.has('month-end') ? months.map((key) => ({ step: 'month-end' as const, key })) : []),
@@ -106,14 +122,18 @@ const unitName = (u: BackfillUnit) => `${u.step} ${u.key}`;
  * rest goes on; the result lists the failures.
  */
 export async function backfill(input: BackfillInput): Promise<BackfillResult> {
-  const plan = backfillPlan(input);
+  // Months that have not ended are not closed: a close of a running month is not a month-end.
   const state = input.state ?? {
     next: 0,
     done: 0,
     failures: [],
     startedAtMs: workflowInfo().runStartTime.getTime(),
     runs: 0,
+    lastEndedMonth: (
+      await accountClock({ accountId: input.accountId, at: workflowInfo().runStartTime.toISOString() })
+    ).previousMonth,
   };
+  const plan = backfillPlan(input, state.lastEndedMonth);
   const runs = state.runs + 1;
   let done = state.done;
   const failures = [...state.failures];
@@ -174,7 +194,7 @@ export async function backfill(input: BackfillInput): Promise<BackfillResult> {
   if (chunkEnd < plan.length) {
     await continueAsNew<typeof backfill>({
       ...input,
-      state: { next: chunkEnd, done, failures, startedAtMs: state.startedAtMs, runs },
+      state: { ...state, next: chunkEnd, done, failures, runs },
     });
   }
   finished = true;

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { alertHistory, listAlertStates } from '../../db/alerts';
-import { table, withDb } from '../context';
+import { printRows, withDb } from '../context';
 import { requireAccount } from './estimates';
 
 const iso = (d: Date | string | null) => (d === null ? '' : new Date(d).toISOString());
@@ -25,22 +25,14 @@ export function registerAlerts(program: Command): void {
         await requireAccount(db, o.account);
         return listAlertStates(db, o.account, { all: o.all === true });
       });
-      if (o.json) {
-        for (const r of rows) console.log(JSON.stringify(r));
-        return;
-      }
-      console.log(
-        table(
-          rows.map((r) => ({
-            rule: r.rule_id,
-            scope: r.scope_key,
-            state: r.state,
-            window: r.window ?? '',
-            last_notified: iso(r.last_notified_at),
-            message: r.message,
-          })),
-        ),
-      );
+      printRows(rows, o.json, (r) => ({
+        rule: r.rule_id,
+        scope: r.scope_key,
+        state: r.state,
+        window: r.window ?? '',
+        last_notified: iso(r.last_notified_at),
+        message: r.message,
+      }));
     });
 
   alerts
@@ -55,23 +47,15 @@ export function registerAlerts(program: Command): void {
         await requireAccount(db, o.account);
         return alertHistory(db, o.account, { limit });
       });
-      if (o.json) {
-        for (const r of rows) console.log(JSON.stringify(r));
-        return;
-      }
-      console.log(
-        table(
-          rows.map((r) => ({
-            as_of: iso(r.as_of),
-            rule: r.rule_id,
-            kind: r.kind,
-            notify: r.notify,
-            scope: r.scope_key,
-            window: r.window,
-            message: r.message,
-            deliveries: (r.deliveries ?? []).map((d) => `${d.recipient}:${d.status}`).join(' '),
-          })),
-        ),
-      );
+      printRows(rows, o.json, (r) => ({
+        as_of: iso(r.as_of),
+        rule: r.rule_id,
+        kind: r.kind,
+        notify: r.notify,
+        scope: r.scope_key,
+        window: r.window,
+        message: r.message,
+        deliveries: (r.deliveries ?? []).map((d) => `${d.recipient}:${d.status}`).join(' '),
+      }));
     });
 }

@@ -36,6 +36,8 @@ function printPreview(p: BackfillPreview): void {
       `late data, ${count('never attributed')} never attributed` +
       (changing.length ? `; would change: ${changing.map((d) => d.day).join(', ')}` : '; none would change'),
   );
+  if (p.monthsNotEnded.length)
+    console.log(`not closed (the month has not ended): ${p.monthsNotEnded.join(', ')}`);
   if (p.outsideDays.length)
     console.log(`the month-end would also attribute, outside the range: ${p.outsideDays.join(', ')}`);
   console.log(
@@ -56,14 +58,22 @@ function printPreview(p: BackfillPreview): void {
   }
 }
 
-/** Polls the progress query and draws the bar until the backfill ends; Ctrl-C detaches (the run goes on). */
-async function watch(handle: WorkflowHandle, id: string): Promise<BackfillResult> {
+/**
+ * Polls the progress query and draws the bar (stderr; periodic lines when it is not a terminal) until the
+ * backfill ends; Ctrl-C detaches (the run goes on). A caller with its own Ctrl-C handling (the demo, which stops
+ * its stack) passes `detachOnInterrupt: false`.
+ */
+export async function watch(
+  handle: WorkflowHandle,
+  id: string,
+  opts: { detachOnInterrupt?: boolean } = {},
+): Promise<BackfillResult> {
   const tty = process.stderr.isTTY === true;
   let detached = false;
   const onInt = () => {
     detached = true;
   };
-  process.once('SIGINT', onInt);
+  if (opts.detachOnInterrupt !== false) process.once('SIGINT', onInt);
   let lastLogged = -1;
   let lastLine = 0;
   const draw = (p: BackfillProgress) => {

@@ -4,7 +4,7 @@ import { byOrg, byTag, requireVersion, totals } from '../../db/month-end-report'
 import { isMonth } from '../../domain/month-end';
 import { workflowIds } from '../../infra/temporal';
 import type { MonthEndCloseResult } from '../../workflows/month-end-close';
-import { asOfFrom, log, startOrAttach, table, withClient, withDb } from '../context';
+import { asOfFrom, log, startOrAttach, printRows, table, withClient, withDb } from '../context';
 
 const ROWS = ['totals', 'by_org', 'by_tag'] as const;
 type RowsName = (typeof ROWS)[number];
@@ -149,27 +149,19 @@ export function registerMonthEnd(run: Command, report: Command, program: Command
           limit: Number(o.limit),
         }),
       );
-      if (o.json) {
-        for (const r of rows) console.log(JSON.stringify(r));
-        return;
-      }
-      console.log(
-        table(
-          rows.map((r) => ({
-            id: r.id,
-            kind: r.kind,
-            account: r.account_id,
-            what:
-              r.kind === 'alert'
-                ? `alert event ${String(r.reference.eventId)}`
-                : Object.values(r.reference).join(' v'),
-            recipient: r.recipient,
-            status: r.status,
-            attempts: r.attempts,
-            sent_at: r.sent_at ? new Date(r.sent_at).toISOString() : '',
-            response: (r.smtp_response ?? r.last_error ?? '').slice(0, 60),
-          })),
-        ),
-      );
+      printRows(rows, o.json, (r) => ({
+        id: r.id,
+        kind: r.kind,
+        account: r.account_id,
+        what:
+          r.kind === 'alert'
+            ? `alert event ${String(r.reference.eventId)}`
+            : Object.values(r.reference).join(' v'),
+        recipient: r.recipient,
+        status: r.status,
+        attempts: r.attempts,
+        sent_at: r.sent_at ? new Date(r.sent_at).toISOString() : '',
+        response: (r.smtp_response ?? r.last_error ?? '').slice(0, 60),
+      }));
     });
 }

@@ -8,7 +8,7 @@ import {
   triggerSchedule,
   type ScheduleTarget,
 } from '../../infra/schedules';
-import { log, table, withClient, withDb } from '../context';
+import { log, printRows, withClient, withDb } from '../context';
 
 /** Without milliseconds, and without seconds when zero: `2026-12-04T01:00Z`, `2026-11-29T05:00:12Z`. */
 const short = (iso: string) => iso.replace(/\.\d{3}Z$/, 'Z').replace(/:00Z$/, 'Z');
@@ -44,25 +44,17 @@ export function registerSchedules(program: Command): void {
     .action(async (o: { json?: boolean }) => {
       await target(async (t) => {
         const rows = await listSchedules(t);
-        if (o.json) {
-          for (const r of rows) console.log(JSON.stringify(r));
-          return;
-        }
-        console.log(
-          table(
-            rows.map((r) => ({
-              id: r.id,
-              kind: r.kind,
-              account: r.account,
-              calendar: r.calendar,
-              tz: r.timezone,
-              overlap: r.overlap,
-              paused: r.paused ? `yes${r.note ? ` (${r.note})` : ''}` : 'no',
-              next: r.next.map(short).join(' '),
-              last_run: r.lastRun ? `${short(r.lastRun.scheduledAt)} ${r.lastRun.workflowId}` : '',
-            })),
-          ),
-        );
+        printRows(rows, o.json, (r) => ({
+          id: r.id,
+          kind: r.kind,
+          account: r.account,
+          calendar: r.calendar,
+          tz: r.timezone,
+          overlap: r.overlap,
+          paused: r.paused ? `yes${r.note ? ` (${r.note})` : ''}` : 'no',
+          next: r.next.map(short).join(' '),
+          last_run: r.lastRun ? `${short(r.lastRun.scheduledAt)} ${r.lastRun.workflowId}` : '',
+        }));
       });
     });
 
