@@ -136,6 +136,14 @@ function report(id: string, r: BackfillResult): void {
 
 async function attach(client: Client, id: string): Promise<void> {
   const handle = client.workflow.getHandle(id);
+  // A finished backfill needs no worker: its result is in Temporal. A running one answers the progress query
+  // through a worker.
+  const { status } = await handle.describe();
+  if (status.name !== 'RUNNING') {
+    if (status.name !== 'COMPLETED') throw new Error(`${id} ended ${status.name.toLowerCase()}`);
+    report(id, (await handle.result()) as BackfillResult);
+    return;
+  }
   report(id, await watch(handle, id));
 }
 

@@ -290,6 +290,10 @@ describe('backfill on a real Temporal server', () => {
       }
       for (let i = 1; i < seen.length; i++) expect(seen[i]).toBeGreaterThanOrEqual(seen[i - 1] as number);
       expect(await figures(a.db)).toEqual(await figures(b.db));
+      // a finished backfill's status needs no worker
+      const status = cli('backfill', 'status', id);
+      expect(status.status).toBe(0);
+      expect(status.stdout).toContain(`${id}: 62/62 units done`);
       // September was restated once (v2): mailed to both recipients once
       expect(sink.messages).toHaveLength(6);
     } finally {
