@@ -1,15 +1,25 @@
 import os from 'node:os';
 import type { Knex } from 'knex';
 
+/**
+ * One line of the report. `unit` says what figure and floor measure: wall time in ms (every line but rss) or peak
+ * resident memory in MiB (rss). A line without a floor has floor 0 and ratio NaN.
+ */
 export interface BenchLine {
   path: string;
   rows: number;
-  figure_ms: number;
-  floor_ms: number;
+  unit: 'ms' | 'MiB';
+  /** Median of `runs`. */
+  figure: number;
+  /** Median of `floor_runs`. */
+  floor: number;
   ratio: number;
+  /** rows per second of the figure's runs (rss: of the larger export). */
   rows_per_s: number;
-  runs_ms: number[];
-  floor_runs_ms: number[];
+  runs: number[];
+  floor_runs: number[];
+  /** Line-specific measurements (backfill: where the time goes; rss: sizes, baselines, export times). */
+  details?: Record<string, unknown>;
 }
 
 export const median = (xs: number[]) => {
@@ -25,12 +35,13 @@ export function benchLine(path: string, rows: number, runs: number[], floors: nu
   return {
     path,
     rows,
-    figure_ms: figure,
-    floor_ms: floor,
+    unit: 'ms',
+    figure,
+    floor,
     ratio: figure / floor,
     rows_per_s: Math.round(rows / (figure / 1000)),
-    runs_ms: runs,
-    floor_runs_ms: floors,
+    runs,
+    floor_runs: floors,
   };
 }
 

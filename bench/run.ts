@@ -12,12 +12,16 @@ import { machine, type BenchLine } from './lib';
 import { benchMonthEnd, loadMonthEndData } from './month-end';
 import { benchEstimates, loadEstimatesData } from './estimates';
 import { benchTrends, loadTrendsData } from './trends';
+import { benchBackfill } from './backfill';
+import { benchRss } from './rss';
 
 /**
  * attribution: one day of one account, orgs × products × 24 hours × tag sets facts. monthEnd: one attributed month
  * (2026-10, 744 h) of one account, orgs × 20 products × 744 hourly rows (small 744 000, medium 14 880 000, large
  * 29 760 000), each org and product spread over `cells` tag combinations of `tagKeys` keys. estimates: one account
- * of orgs × 20 products, 18 days of rollups, 15 days of the month elapsed.
+ * of orgs × 20 products, 18 days of rollups, 15 days of the month elapsed. backfill: the sample account
+ * (examples/acme.json, the demo's sample usage), 180 days and their 6 months: as it is at small (1 run) and
+ * medium (3 runs), with 10 copies of its client orgs at large (days 10× as large). rss: exportDay of one attribution day of `orgs[0]` and of 4× as many orgs.
  */
 const SCALES = {
   small: {
@@ -26,6 +30,8 @@ const SCALES = {
     monthEnd: { orgs: 50, tagKeys: 3, cells: 4 },
     trendsOrgs: 100,
     estimates: { orgs: 100, products: 20 },
+    backfill: { days: 180, runs: 1 },
+    rss: { orgs: [50, 200], products: 10, tagSets: 10 },
     runs: 3,
   },
   medium: {
@@ -34,6 +40,8 @@ const SCALES = {
     monthEnd: { orgs: 1_000, tagKeys: 3, cells: 4 },
     trendsOrgs: 1_000,
     estimates: { orgs: 1_000, products: 20 },
+    backfill: { days: 180, runs: 3 },
+    rss: { orgs: [250, 1_000], products: 20, tagSets: 10 },
     runs: 3,
   },
   large: {
@@ -42,15 +50,27 @@ const SCALES = {
     monthEnd: { orgs: 2_000, tagKeys: 3, cells: 4 },
     trendsOrgs: 2_000,
     estimates: { orgs: 2_000, products: 20 },
+    backfill: { days: 180, runs: 3, orgCopies: 10 },
+    rss: { orgs: [500, 2_000], products: 20, tagSets: 10 },
     runs: 3,
   },
 } as const;
 
-const LINES = ['ingest', 'attribution', 'export', 'month-end', 'trends', 'estimates'] as const;
+const LINES = [
+  'ingest',
+  'attribution',
+  'export',
+  'rss',
+  'month-end',
+  'trends',
+  'estimates',
+  'backfill',
+] as const;
 type LineName = (typeof LINES)[number];
 
 /**
- * `npm run bench [-- --scale small|medium|large] [--only ingest,attribution,export,month-end,trends,estimates]`: each hot path next
+ * `npm run bench [-- --scale small|medium|large] [--only ingest,attribution,export,rss,month-end,trends,estimates,backfill]`:
+ * each hot path next
  * to its physical floor, on the same Postgres and data, several runs, median. Uses a scratch database `orgtally_bench`
  * (DATABASE_URL's server, else an embedded Postgres of its own). Writes a Markdown table and JSON under out/bench/.
  */
@@ -106,6 +126,13 @@ async function main(): Promise<void> {
         lines.push(await benchAttribution(db, data, { runs: scale.runs, log }));
       if (data && selected('export'))
         lines.push(await benchExport(db, data, { runs: scale.runs, workDir, log }));
+      // rss loads its own two days (truncating the attribution tables): after the two lines above.
+      if (selected('rss')) {
+        const r = scale.rss;
+        lines.push(
+          await benchRss(db, url, { ...r, orgs: [r.orgs[0], r.orgs[1]] }, { runs: scale.runs, workDir, log }),
+        );
+      }
       // month-end last: its loader truncates the attribution tables the two lines above use.
       if (selected('month-end')) {
         const month = await loadMonthEndData(db, scale.monthEnd, log);
@@ -120,6 +147,9 @@ async function main(): Promise<void> {
         const e = await loadEstimatesData(db, scale.estimates, log);
         lines.push(...(await benchEstimates(db, e, { runs: scale.runs, log })));
       }
+      // backfill in databases of its own (a template with the sample account, cloned for every run).
+      if (selected('backfill'))
+        lines.push(await benchBackfill(url, config, scale.backfill, { workDir, log }));
       const md = [
         `# orgtally benchmark (${name})`,
         '',
@@ -128,13 +158,17 @@ async function main(): Promise<void> {
         '| path | rows | figure (median) | floor (median) | ratio | rows/s |',
         '|---|---:|---:|---:|---:|---:|',
         ...lines.map((l) => {
-          // A line without a floor (evaluateAlerts) has floor_ms 0: a figure only.
-          const floor = l.floor_ms > 0 ? `${(l.floor_ms / 1000).toFixed(2)} s` : '—';
-          const ratio = l.floor_ms > 0 ? `${l.ratio.toFixed(2)}×` : '—';
-          return `| ${l.path} | ${l.rows.toLocaleString('en-US')} | ${(l.figure_ms / 1000).toFixed(2)} s | ${floor} | ${ratio} | ${l.rows_per_s.toLocaleString('en-US')} |`;
+          // A line without a floor (evaluateAlerts) has floor 0: a figure only.
+          const v = (x: number) => (l.unit === 'MiB' ? `${x.toFixed(1)} MiB` : `${(x / 1000).toFixed(2)} s`);
+          const floor = l.floor > 0 ? v(l.floor) : '—';
+          const ratio = l.floor > 0 ? `${l.ratio.toFixed(2)}×` : '—';
+          return `| ${l.path} | ${l.rows.toLocaleString('en-US')} | ${v(l.figure)} | ${floor} | ${ratio} | ${l.rows_per_s.toLocaleString('en-US')} |`;
         }),
         '',
         'ratio = figure / floor (1.00× is the floor itself; for ingest, throughput relative to raw COPY = 1 / ratio; — = no floor).',
+        'backfill: figure = the backfill workflow through Temporal, floor = the same activities called directly; rows = units',
+        '(days + months), rows/s = units/s. rss: peak resident MiB of the process exporting the larger day (figure) and the',
+        'day a quarter its size (floor); rows/s = export speed of the larger day.',
       ].join('\n');
       fs.writeFileSync(path.join(workDir, `bench-${name}.md`), `${md}\n`);
       fs.writeFileSync(
@@ -145,7 +179,7 @@ async function main(): Promise<void> {
       await db.raw(
         `TRUNCATE ingest_batches, usage_facts, attribution_hourly, attribution_daily, attribution_totals,
            attribution_runs, attribution_pending, month_end_versions, usage_hourly, usage_daily, rollup_batches,
-           estimate_runs, alert_states, alert_events CASCADE`,
+           estimate_runs, alert_runs, alert_states, alert_events CASCADE`,
       );
     } finally {
       await db.destroy();
