@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import { AVG_SCALE, MONEY_SCALE, p99Rank, QTY_SCALE } from '../domain/billing';
 import { ErrorType, OrgtallyError } from '../domain/errors';
+import { PRODUCT_TERMS } from './month-end';
 
 /**
  * Owner of usage_hourly, usage_daily, rollup_batches (the rollups estimates and alerts read) and of
@@ -308,12 +309,7 @@ export async function computeEstimates(db: Knex, accountId: string, asOf: string
                          ELSE greatest(coalesce(gc.quantity, 0), coalesce(ga.projected_billable, 0))
                               * pr.allotment_quantity END AS included,
                   coalesce(c.on_demand_price, 0) AS on_demand_price
-             FROM products pr
-             JOIN agg a ON a.product_id = pr.id
-             LEFT JOIN commitments c ON c.account_id = pr.account_id AND c.product_code = pr.code
-             LEFT JOIN products gp ON gp.account_id = pr.account_id AND gp.code = pr.allotment_per
-             LEFT JOIN agg ga ON ga.product_id = gp.id
-             LEFT JOIN commitments gc ON gc.account_id = pr.account_id AND gc.product_code = pr.allotment_per
+             ${PRODUCT_TERMS}
          )
          SELECT :account, :asOf, code, unit, aggregation,
                 CASE WHEN aggregation = 'sum' THEN 'extrapolated' ELSE 'so_far' END,

@@ -292,6 +292,17 @@ const monthOf = (alias?: string) => {
 };
 const MONTH_FILTER = monthOf();
 
+/**
+ * Each product `pr` with its figures `a` (CTE `agg` by product_id), its commitment `c`, and for an allotment the
+ * granting product's figures `ga` and commitment `gc`: the close and the estimates join the same terms.
+ */
+export const PRODUCT_TERMS = `FROM products pr
+         JOIN agg a ON a.product_id = pr.id
+         LEFT JOIN commitments c ON c.account_id = pr.account_id AND c.product_code = pr.code
+         LEFT JOIN products gp ON gp.account_id = pr.account_id AND gp.code = pr.allotment_per
+         LEFT JOIN agg ga ON ga.product_id = gp.id
+         LEFT JOIN commitments gc ON gc.account_id = pr.account_id AND gc.product_code = pr.allotment_per`;
+
 type FigureParams = {
   account: string;
   /** First day of the month, YYYY-MM-01. */
@@ -381,12 +392,7 @@ async function computeOrgFigures(trx: Knex.Transaction, p: FigureParams): Promis
               CASE WHEN pr.allotment_per IS NULL THEN 0
                    ELSE greatest(coalesce(gc.quantity, 0), coalesce(ga.billable_usage, 0)) * pr.allotment_quantity
               END AS granted
-         FROM products pr
-         JOIN agg a ON a.product_id = pr.id
-         LEFT JOIN commitments c ON c.account_id = pr.account_id AND c.product_code = pr.code
-         LEFT JOIN products gp ON gp.account_id = pr.account_id AND gp.code = pr.allotment_per
-         LEFT JOIN agg ga ON ga.product_id = gp.id
-         LEFT JOIN commitments gc ON gc.account_id = pr.account_id AND gc.product_code = pr.allotment_per
+         ${PRODUCT_TERMS}
         WHERE pr.account_id = :account
      ), hourly AS (
        -- hourly mode: only min(billable that hour, allotment per hour) of each hour's allotment can be used

@@ -1,6 +1,9 @@
 import { Client } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
+import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
+import path from 'node:path';
+import { PROJECT_ROOT } from '../../infra/config';
 import { randomBytes } from 'node:crypto';
 import type { Knex } from 'knex';
 import { parseConfig, type Config } from '../../infra/config';
@@ -43,4 +46,32 @@ export async function testWorker(
     workflowBundle: bundle,
   });
   return { worker, config, taskQueue, close: () => connection.close() };
+}
+
+/**
+ * A worker in a process of its own (test/support/worker-process.ts), for tests that SIGKILL it: no cleanup runs,
+ * its connections just drop.
+ */
+export function spawnWorkerProcess(env: {
+  databaseUrl: string;
+  taskQueue: string;
+  smtpUrl: string;
+  mailFrom: string;
+}): ChildProcess {
+  return spawn(
+    process.execPath,
+    ['-r', 'tsx/cjs', path.join(PROJECT_ROOT, 'test', 'support', 'worker-process.ts')],
+    {
+      cwd: PROJECT_ROOT,
+      env: {
+        ...process.env,
+        DATABASE_URL: env.databaseUrl,
+        ORGTALLY_TEST_TEMPORAL_ADDRESS: testTemporal().address,
+        TEMPORAL_TASK_QUEUE: env.taskQueue,
+        SMTP_URL: env.smtpUrl,
+        MAIL_FROM: env.mailFrom,
+      },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
 }

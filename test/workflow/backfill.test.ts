@@ -1,6 +1,6 @@
 import type { Client } from '@temporalio/client';
 import type { Knex } from 'knex';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { randomBytes, randomInt } from 'node:crypto';
 import path from 'node:path';
@@ -15,7 +15,7 @@ import { startMailSink, type MailSink } from '../../infra/mail-sink';
 import { progressQuery, type BackfillProgress, type BackfillResult } from '../../workflows/backfill';
 import { cloneTestDatabase } from '../support/db';
 import { applyExample, rec, tempDir, TEST_AS_OF, writeFile } from '../support/fixtures';
-import { testClient, testTemporal, testWorker } from '../support/temporal';
+import { spawnWorkerProcess, testClient, testTemporal, testWorker } from '../support/temporal';
 
 /** Two databases with the same facts: one recomputed by the backfill workflow, one by calling the steps by hand. */
 let a: { db: Knex; url: string; drop: () => Promise<void> };
@@ -222,22 +222,12 @@ describe('backfill on a real Temporal server', () => {
     await byHand(b.db);
     const taskQueue = `test-kill-${randomBytes(4).toString('hex')}`;
     const { address } = testTemporal();
-    const child = spawn(
-      process.execPath,
-      ['-r', 'tsx/cjs', path.join(PROJECT_ROOT, 'test', 'support', 'worker-process.ts')],
-      {
-        cwd: PROJECT_ROOT,
-        env: {
-          ...process.env,
-          DATABASE_URL: a.url,
-          ORGTALLY_TEST_TEMPORAL_ADDRESS: address,
-          TEMPORAL_TASK_QUEUE: taskQueue,
-          SMTP_URL: sink.url,
-          MAIL_FROM,
-        },
-        stdio: ['ignore', 'pipe', 'inherit'],
-      },
-    );
+    const child = spawnWorkerProcess({
+      databaseUrl: a.url,
+      taskQueue,
+      smtpUrl: sink.url,
+      mailFrom: MAIL_FROM,
+    });
     const id = `backfill/acme/${FROM}/${TO}`; // its earlier runs are closed: this starts a new run
     const cli = (...args: string[]) =>
       spawnSync(process.execPath, [path.join(PROJECT_ROOT, 'bin', 'orgtally'), ...args], {

@@ -3,19 +3,17 @@ import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import fs from 'node:fs';
 import type { Knex } from 'knex';
 import { simpleParser } from 'mailparser';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import path from 'node:path';
 import { randomBytes, randomInt } from 'node:crypto';
 import { ingestFile } from '../../activities/ingest-file';
 import { applyAccountSpec } from '../../db/accounts';
 import { HOUR_MS, isoHour } from '../../domain/time';
-import { PROJECT_ROOT } from '../../infra/config';
 import { startMailSink, type MailSink } from '../../infra/mail-sink';
 import type { UsageEstimatesResult } from '../../workflows/usage-estimates';
 import { cloneTestDatabase } from '../support/db';
 import { exampleSpecJson, parseSpec, rec, tempDir, TEST_AS_OF, writeFile } from '../support/fixtures';
-import { testClient, testTemporal, testWorker } from '../support/temporal';
+import { spawnWorkerProcess, testClient, testWorker } from '../support/temporal';
 
 let db: Knex;
 let url: string;
@@ -198,7 +196,7 @@ describe('usageEstimates on a real Temporal server, alert mail over real SMTP', 
     const before = sink.messages.length;
     const taskQueue = `test-kill-${randomBytes(4).toString('hex')}`;
     sink.hold(); // the server keeps its reply to the message back: the send is in flight
-    const child = spawnWorker(taskQueue);
+    const child = spawnWorkerProcess({ databaseUrl: url, taskQueue, smtpUrl: sink.url, mailFrom: MAIL_FROM });
     try {
       const handle = await client.workflow.start('usageEstimates', {
         taskQueue,
@@ -241,24 +239,3 @@ describe('usageEstimates on a real Temporal server, alert mail over real SMTP', 
     }
   }, 120_000);
 });
-
-function spawnWorker(taskQueue: string): ChildProcess {
-  const { address } = testTemporal();
-  const child = spawn(
-    process.execPath,
-    ['-r', 'tsx/cjs', path.join(PROJECT_ROOT, 'test', 'support', 'worker-process.ts')],
-    {
-      cwd: PROJECT_ROOT,
-      env: {
-        ...process.env,
-        DATABASE_URL: url,
-        ORGTALLY_TEST_TEMPORAL_ADDRESS: address,
-        TEMPORAL_TASK_QUEUE: taskQueue,
-        SMTP_URL: sink.url,
-        MAIL_FROM,
-      },
-      stdio: ['ignore', 'pipe', 'inherit'],
-    },
-  );
-  return child;
-}
