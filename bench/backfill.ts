@@ -1,4 +1,4 @@
-import { bundleWorkflowCode, DefaultLogger, Runtime, type Worker } from '@temporalio/worker';
+import { DefaultLogger, Runtime, type Worker } from '@temporalio/worker';
 import type { Client, WorkflowHandle, WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
 import { tsToMs } from '@temporalio/common/lib/time';
 import { MockActivityEnvironment } from '@temporalio/testing';
@@ -20,7 +20,7 @@ import { connectClient } from '../infra/temporal';
 import { startTemporalDevServer } from '../infra/temporal-dev';
 import { ensureTemporalCli } from '../infra/tools';
 import { sampleUsage } from '../scripts/lib/sample-data';
-import { createWorker } from '../worker/worker';
+import { buildWorkflowBundle, createWorker } from '../worker/worker';
 import { backfillPlan, type BackfillResult } from '../workflows/backfill';
 import { median, timeIt, type BenchLine } from './lib';
 
@@ -63,26 +63,12 @@ export interface BackfillEnv {
   close: () => Promise<void>;
 }
 
-const quiet = (log: (s: string) => void) =>
-  ({
-    log: () => undefined,
-    trace: () => undefined,
-    debug: () => undefined,
-    info: () => undefined,
-    warn: log,
-    error: log,
-  }) as never;
-
 /**
  * TEMPORAL_ADDRESS when set, else a Temporal dev server of our own (in memory, headless; the CLI from
  * TEMPORAL_CLI, PATH or the project's .tools folder, as the tests' global setup finds it); the workflow bundle
  * built once; an in-process SMTP sink for the month-end mails.
  */
-export async function startBackfillEnv(
-  config: Config,
-  log: (s: string) => void,
-  workflowsPath = path.join(PROJECT_ROOT, 'workflows'),
-): Promise<BackfillEnv> {
+export async function startBackfillEnv(config: Config, log: (s: string) => void): Promise<BackfillEnv> {
   try {
     Runtime.install({ logger: new DefaultLogger('WARN') });
   } catch {
@@ -104,10 +90,7 @@ export async function startBackfillEnv(
     serverPid = srv.pid;
   }
   const t0 = Date.now();
-  const { code } = await bundleWorkflowCode({
-    workflowsPath: require.resolve(workflowsPath),
-    logger: quiet(log),
-  });
+  const { code } = await buildWorkflowBundle(log);
   log(`workflow bundle built in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   const client = await connectClient(address, config.temporalNamespace);
   const sink = await startMailSink();
@@ -754,8 +737,6 @@ export async function benchBackfill(
   opts: {
     workDir: string;
     log: (s: string) => void;
-    /** A variant of workflows/ to bundle instead (experiments: what a change to the workflows would gain). */
-    workflowsPath?: string;
   },
 ): Promise<BenchLine> {
   const { log } = opts;
@@ -763,7 +744,7 @@ export async function benchBackfill(
   const lanes = scale.concurrency ?? CONCURRENCY;
   const copies = scale.orgCopies ?? 1;
   const template = await prepareTemplate(benchUrl, scale.days, copies, log);
-  const env = await startBackfillEnv(config, log, opts.workflowsPath);
+  const env = await startBackfillEnv(config, log);
   try {
     const runs: number[] = [];
     const floors: number[] = [];

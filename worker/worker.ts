@@ -1,4 +1,4 @@
-import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { bundleWorkflowCode, NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import path from 'node:path';
 import type { Knex } from 'knex';
 import { createActivities, type ActivityDeps } from '../activities';
@@ -40,4 +40,16 @@ export async function createWorker(opts: {
     ...opts.overrides,
   });
   return { worker, connection };
+}
+
+/**
+ * The workflow code bundled once, ahead of any worker (tests and the benchmark share it across workers);
+ * bundler warnings and errors go to `log`, the rest is dropped.
+ */
+export async function buildWorkflowBundle(log: (line: string) => void): Promise<{ code: string }> {
+  const quiet = () => undefined;
+  return bundleWorkflowCode({
+    workflowsPath: require.resolve(path.join(__dirname, '..', 'workflows')),
+    logger: { log: quiet, trace: quiet, debug: quiet, info: quiet, warn: log, error: log } as never,
+  });
 }

@@ -1,6 +1,7 @@
 import { proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { NON_RETRYABLE } from '../domain/errors';
+import { HOUR_MS, isoHour } from '../domain/time';
 import { attributeDays, scheduledTime, startOrWait } from './children';
 
 const { accountClock } = proxyActivities<Activities>({
@@ -26,9 +27,6 @@ export interface ScheduledRunResult {
   /** The workflows it ran, by id. */
   ran: string[];
 }
-
-const hourOf = (d: Date) =>
-  `${new Date(Math.floor(d.getTime() / 3_600_000) * 3_600_000).toISOString().slice(0, 13)}:00:00Z`;
 
 /**
  * What every Temporal Schedule starts. It computes its period from its SCHEDULED time (never the wall clock: a run
@@ -59,7 +57,7 @@ export async function scheduledRun(input: ScheduledRunInput): Promise<ScheduledR
       return { kind: input.kind, at, ran: days.map((d) => `attribution/${accountId}/${d}`) };
     }
     case 'estimates': {
-      const hour = hourOf(new Date(at));
+      const hour = isoHour(Math.floor(Date.parse(at) / HOUR_MS) * HOUR_MS);
       const id = `estimates/${accountId}/${hour}`;
       await startOrWait('usageEstimates', id, { accountId, asOf: hour });
       return { kind: input.kind, at, ran: [id] };

@@ -1,4 +1,3 @@
-import { bundleWorkflowCode } from '@temporalio/worker';
 import fs from 'node:fs';
 import path from 'node:path';
 import { PROJECT_ROOT } from '../../infra/config';
@@ -7,6 +6,7 @@ import { startEmbeddedPostgres } from '../../infra/embedded-postgres';
 import { freePort } from '../../infra/process';
 import { startTemporalDevServer } from '../../infra/temporal-dev';
 import { ensureTemporalCli } from '../../infra/tools';
+import { buildWorkflowBundle } from '../../worker/worker';
 import { ensureDatabase, migrateLatest } from '../../db/migrate';
 import { TEST_HOME, type TestGlobals } from './paths';
 
@@ -61,17 +61,7 @@ export default async function globalSetup(): Promise<void> {
   }
   process.env.ORGTALLY_TEST_TEMPORAL_ADDRESS = address;
 
-  const { code } = await bundleWorkflowCode({
-    workflowsPath: require.resolve('../../workflows'),
-    logger: {
-      log: () => undefined,
-      trace: () => undefined,
-      debug: () => undefined,
-      info: () => undefined,
-      warn: log,
-      error: log,
-    } as never,
-  });
+  const { code } = await buildWorkflowBundle(log);
   const bundlePath = path.join(TEST_HOME, `workflow-bundle-${process.pid}.js`);
   fs.writeFileSync(bundlePath, code);
   process.env.ORGTALLY_TEST_BUNDLE = bundlePath;

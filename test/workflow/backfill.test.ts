@@ -135,16 +135,20 @@ async function runBackfill(
   }
 }
 
+/** The dry run of the tests' range, as `orgtally backfill --dry-run` computes it now. */
+const preview = () =>
+  previewBackfill(a.db, {
+    accountId: 'acme',
+    from: FROM,
+    to: TO,
+    steps: ['attribution', 'month-end'],
+    asOf: new Date().toISOString(),
+  });
+
 describe('backfill on a real Temporal server', () => {
   it('dry run: says what would be recomputed and mailed, and writes nothing', async () => {
     const before = await counts(a.db);
-    const p = await previewBackfill(a.db, {
-      accountId: 'acme',
-      from: FROM,
-      to: TO,
-      steps: ['attribution', 'month-end'],
-      asOf: new Date().toISOString(),
-    });
+    const p = await preview();
     expect(p.days).toHaveLength(60);
     expect(p.days.every((d) => d.state === 'never attributed' && d.wouldChange)).toBe(true);
     expect(p.outsideDays).toEqual(['2026-09-30']);
@@ -169,13 +173,7 @@ describe('backfill on a real Temporal server', () => {
 
   it('again over the unchanged range: nothing changes and nothing is mailed; the dry run agrees', async () => {
     const before = await figures(a.db);
-    const p = await previewBackfill(a.db, {
-      accountId: 'acme',
-      from: FROM,
-      to: TO,
-      steps: ['attribution', 'month-end'],
-      asOf: new Date().toISOString(),
-    });
+    const p = await preview();
     expect(p.days.every((d) => !d.wouldChange)).toBe(true);
     expect(p.months.map((m) => [m.outcome, m.mailTo.length, m.trends])).toEqual([
       ['unchanged', 0, 'unchanged'],
@@ -194,13 +192,7 @@ describe('backfill on a real Temporal server', () => {
       true,
     );
     const before = await counts(a.db);
-    const p = await previewBackfill(a.db, {
-      accountId: 'acme',
-      from: FROM,
-      to: TO,
-      steps: ['attribution', 'month-end'],
-      asOf: new Date().toISOString(),
-    });
+    const p = await preview();
     expect(p.days.filter((d) => d.wouldChange).map((d) => [d.day, d.state])).toEqual([
       ['2026-09-10', 'late data pending'],
     ]);
