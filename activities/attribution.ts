@@ -7,11 +7,13 @@ import {
 } from '../db/attribution-files';
 import { isDay } from '../domain/attribution';
 import { ErrorType, OrgtallyError } from '../domain/errors';
+import type { FileModes } from '../domain/file-modes';
 import { asActivity, withHeartbeat } from './failures';
 
 export interface AttributionDeps {
   db: Knex;
   outputDir: string;
+  fileModes: FileModes;
 }
 
 function checkDay(input: { accountId: string; day: string }): void {
@@ -29,7 +31,9 @@ export function attributionActivities(deps: AttributionDeps) {
     exportDay: (input: { accountId: string; day: string }): Promise<ExportedFile[]> =>
       asActivity(async () => {
         checkDay(input);
-        return withHeartbeat(() => exportFiles(deps.db, { ...input, outputDir: deps.outputDir }));
+        return withHeartbeat(() =>
+          exportFiles(deps.db, { ...input, outputDir: deps.outputDir, modes: deps.fileModes }),
+        );
       }),
     reconcileDay: (input: { accountId: string; day: string; files: ExportedFile[] }) =>
       asActivity(() => withHeartbeat(() => reconcile(deps.db, input))),

@@ -1,16 +1,18 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import type { Knex } from 'knex';
 import { getAlertEvent } from '../db/alerts';
-import { sendOnce, type Delivery } from '../db/deliveries';
+import { sendOnce, type AttemptMemo, type Delivery } from '../db/deliveries';
 import { renderAlertMail } from '../domain/alert-mail';
 import { ErrorType, OrgtallyError } from '../domain/errors';
 import { MailError, sendMail, type OutgoingMail } from '../infra/mail';
 import { renderVersion } from './month-end';
+import type { FileModes } from '../domain/file-modes';
 import { asActivity, withHeartbeat } from './failures';
 
 export interface DeliveryDeps {
   db: Knex;
   outputDir: string;
+  fileModes: FileModes;
   smtpUrl: string | undefined;
   mailFrom: string;
   /** Replaceable in tests; the SMTP transport otherwise. */
@@ -32,13 +34,9 @@ async function compose(deps: DeliveryDeps, d: Delivery): Promise<OutgoingMail> {
   if (d.kind !== 'month_end')
     throw new OrgtallyError(ErrorType.InvalidInput, `cannot compose a ${String(d.kind)} mail`);
   const ref = d.reference as { month: string; version: number };
-  // The files renderMonthEnd wrote are reused; a worker on another host writes them again (same bytes).
-  const r = await renderVersion(
-    deps.db,
-    deps.outputDir,
-    { accountId: d.account_id, ...ref },
-    { reuseFiles: true },
-  );
+  // The mail as rendered when the version was first closed; files a worker on another host lacks are written
+  // again from the version's rows (same bytes).
+  const r = await renderVersion(deps.db, deps.outputDir, { accountId: d.account_id, ...ref }, deps.fileModes);
   return {
     from: deps.mailFrom,
     to: d.recipient,
@@ -93,6 +91,7 @@ async function composeAlert(deps: DeliveryDeps, d: Delivery): Promise<OutgoingMa
 
 export function deliveryActivities(deps: DeliveryDeps) {
   const send = deps.send ?? sendMail;
+  const memo: AttemptMemo = new Map();
   return {
     /**
      * Sends one ledger row, once. Transient SMTP failures (refused connection, 4xx) throw a retryable failure so
@@ -102,12 +101,21 @@ export function deliveryActivities(deps: DeliveryDeps) {
       asActivity(async () => {
         const smtpUrl = deps.smtpUrl;
         const outcome = await withHeartbeat(() =>
-          sendOnce(deps.db, input.deliveryId, async (d) => {
-            if (!smtpUrl) throw new MailError('SMTP_URL is not set: no mail can be sent', true, '');
-            const mail = await compose(deps, d);
-            const r = await send(smtpUrl, mail);
-            return { subject: mail.subject, response: r.response };
-          }),
+          sendOnce(
+            deps.db,
+            input.deliveryId,
+            async (d) => {
+              const mail = await compose(deps, d);
+              return {
+                subject: mail.subject,
+                transmit: () => {
+                  if (!smtpUrl) throw new MailError('SMTP_URL is not set: no mail can be sent', true, '');
+                  return send(smtpUrl, mail);
+                },
+              };
+            },
+            memo,
+          ),
         );
         const row = await deps.db('deliveries').where({ id: input.deliveryId }).first('recipient');
         if (outcome.status === 'sent') {

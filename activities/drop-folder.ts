@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Knex } from 'knex';
 import { ErrorType, OrgtallyError } from '../domain/errors';
+import type { FileModes } from '../domain/file-modes';
 import { ingestFile, type FileIngestResult } from './ingest-file';
 import { formatFromName } from '../infra/record-readers';
 
@@ -10,6 +11,7 @@ export interface DropFolderDeps {
   db: Knex;
   dropDir: string;
   retentionDays: number;
+  fileModes: FileModes;
 }
 
 export interface DropFileInput {
@@ -20,7 +22,12 @@ export interface DropFileInput {
 export type DropFileResult =
   | ({ name: string; outcome: 'processed'; movedTo: string } & FileIngestResult)
   | { name: string; outcome: 'failed'; movedTo: string; error: string }
-  | { name: string; outcome: 'gone' };
+  | { name: string; outcome: 'gone' }
+  /** Not loaded for a reason that may pass (database unreachable): left in the folder for the next run. */
+  | { name: string; outcome: 'left'; error: string };
+
+/** Failures that are the file's own: it goes to failed/ with its reason, and the folder goes on. */
+const FILE_FAILURES: string[] = [ErrorType.UnreadableInput, ErrorType.LoadFailed];
 
 /** Files waiting in the drop folder (top level only; processed/ and failed/ are ours), oldest name first. */
 export function listDropFolder(deps: DropFolderDeps): () => Promise<string[]> {
@@ -40,9 +47,10 @@ function moveInto(
   sub: 'processed' | 'failed',
   name: string,
   tag: string,
+  modes: FileModes,
 ): string | undefined {
   const dir = path.join(dropDir, sub);
-  fs.mkdirSync(dir, { recursive: true });
+  fs.mkdirSync(dir, { recursive: true, mode: modes.dir });
   let target = path.join(dir, name);
   if (fs.existsSync(target)) target = path.join(dir, `${name}.${tag}`);
   try {
@@ -81,7 +89,7 @@ export function ingestDropFile(deps: DropFolderDeps): (input: DropFileInput) => 
       } finally {
         clearInterval(heartbeat);
       }
-      const movedTo = moveInto(deps.dropDir, 'processed', name, result.batch_id.slice(0, 12));
+      const movedTo = moveInto(deps.dropDir, 'processed', name, result.batch_id.slice(0, 12), deps.fileModes);
       if (movedTo) return { name, outcome: 'processed', movedTo, ...result };
       // A concurrent run moved it meanwhile. When this run is the one that loaded it, it is still this run's
       // file to report (the other run only found a duplicate batch): where the other run put it.
@@ -90,10 +98,10 @@ export function ingestDropFile(deps: DropFolderDeps): (input: DropFileInput) => 
       const where = fs.readdirSync(processed).find((f) => f === name || f.startsWith(`${name}.`));
       return { name, outcome: 'processed', movedTo: path.join(processed, where ?? name), ...result };
     } catch (err) {
-      if (!(err instanceof OrgtallyError) || err.type !== ErrorType.UnreadableInput) throw err;
-      const movedTo = moveInto(deps.dropDir, 'failed', name, stamp);
+      if (!(err instanceof OrgtallyError) || !FILE_FAILURES.includes(err.type)) throw err;
+      const movedTo = moveInto(deps.dropDir, 'failed', name, stamp, deps.fileModes);
       if (!movedTo) return { name, outcome: 'gone' };
-      fs.writeFileSync(`${movedTo}.error.txt`, `${err.message}\n`);
+      fs.writeFileSync(`${movedTo}.error.txt`, `${err.message}\n`, { mode: deps.fileModes.file });
       return { name, outcome: 'failed', movedTo, error: err.message };
     }
   };

@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import type { FileModes } from '../domain/file-modes';
 import type { OutgoingMail } from '../infra/mail';
 import { attributionActivities } from './attribution';
 import { deliveryActivities } from './deliveries';
@@ -12,6 +13,7 @@ export interface ActivityDeps {
   dropDir: string;
   outputDir: string;
   retentionDays: number;
+  fileModes: FileModes;
   smtpUrl: string | undefined;
   mailFrom: string;
   /** Replaces the SMTP transport (tests that count attempts). */

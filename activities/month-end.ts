@@ -1,4 +1,3 @@
-import fs from 'node:fs';
 import path from 'node:path';
 import type { Knex } from 'knex';
 import { planDeliveries, type Delivery } from '../db/deliveries';
@@ -12,10 +11,13 @@ import {
 import {
   mailModel,
   requireVersion,
+  versionRender,
   writeMonthEndFiles as writeFiles,
+  writeOnce,
   type VersionRow,
   type WrittenFile,
 } from '../db/month-end-report';
+import { DEFAULT_FILE_MODES, type FileModes } from '../domain/file-modes';
 import { computeTrends, type TrendsResult } from '../db/trends';
 import { mailSubject, renderHtml, renderText } from '../domain/month-end-report';
 import { asActivity, withHeartbeat } from './failures';
@@ -24,6 +26,7 @@ export interface MonthEndDeps {
   db: Knex;
   outputDir: string;
   mailDomain: string;
+  fileModes: FileModes;
 }
 
 export interface VersionRef {
@@ -37,33 +40,33 @@ export function versionDir(outputDir: string, v: VersionRef): string {
   return path.join(outputDir, 'month-end', v.accountId, v.month, `v${v.version}`);
 }
 
-/** The version's attachments plus the mail's HTML and text parts as files (the preview). */
+/**
+ * The version's mail (rendered once, stored) and its files: the attachments and the mail's HTML and text parts
+ * (the preview). Files are written once and never change: a later close, backfill or re-send finds them as the
+ * first recipient's mail had them.
+ */
 export async function renderVersion(
   db: Knex,
   outputDir: string,
   ref: VersionRef,
-  opts: { reuseFiles?: boolean } = {},
+  modes: FileModes = DEFAULT_FILE_MODES,
 ): Promise<{
   version: VersionRow;
-  files: Pick<WrittenFile, 'name' | 'path'>[];
+  files: WrittenFile[];
   subject: string;
   html: string;
   text: string;
 }> {
   const version = await requireVersion(db, ref.accountId, ref.month, ref.version);
   const dir = versionDir(outputDir, ref);
-  const model = await mailModel(db, version);
-  const names = [model.files.byOrg, model.files.byTag, ...model.files.summaries];
-  const existing = names.map((name) => ({ name, path: path.join(dir, name) }));
-  const files =
-    opts.reuseFiles && existing.every((f) => fs.existsSync(f.path))
-      ? existing
-      : await writeFiles(db, version, dir);
-  const html = renderHtml(model);
-  const text = renderText(model);
-  fs.writeFileSync(path.join(dir, 'report.html'), html);
-  fs.writeFileSync(path.join(dir, 'report.txt'), text);
-  return { version, files, subject: mailSubject(model), html, text };
+  const render = await versionRender(db, version, async () => {
+    const model = await mailModel(db, version);
+    return { subject: mailSubject(model), html: renderHtml(model), text: renderText(model) };
+  });
+  const files = await writeFiles(db, version, dir, modes);
+  writeOnce(path.join(dir, 'report.html'), render.html, modes);
+  writeOnce(path.join(dir, 'report.txt'), render.text, modes);
+  return { version, files, ...render };
 }
 
 export function monthEndActivities(deps: MonthEndDeps) {
@@ -76,11 +79,10 @@ export function monthEndActivities(deps: MonthEndDeps) {
       asActivity(() => withHeartbeat(() => close(deps.db, input))),
     renderMonthEnd: (ref: VersionRef): Promise<{ dir: string; files: WrittenFile[] }> =>
       asActivity(async () => {
-        const dir = versionDir(deps.outputDir, ref);
-        const version = await requireVersion(deps.db, ref.accountId, ref.month, ref.version);
-        const files = await withHeartbeat(() => writeFiles(deps.db, version, dir));
-        await renderVersion(deps.db, deps.outputDir, ref, { reuseFiles: true });
-        return { dir, files };
+        const { files } = await withHeartbeat(() =>
+          renderVersion(deps.db, deps.outputDir, ref, deps.fileModes),
+        );
+        return { dir: versionDir(deps.outputDir, ref), files };
       }),
     /** One ledger row per finance recipient of the version (existing rows are kept as they are). */
     planMonthEndDeliveries: (ref: VersionRef): Promise<Pick<Delivery, 'id' | 'recipient' | 'status'>[]> =>

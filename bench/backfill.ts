@@ -9,7 +9,8 @@ import { randomBytes } from 'node:crypto';
 import knexFactory, { type Knex } from 'knex';
 import { createActivities, type Activities } from '../activities';
 import { applyAccountSpec } from '../db/accounts';
-import { ingestBatch } from '../db/ingest';
+import { ingestStream } from '../activities/ingest-file';
+import { DEFAULT_FILE_MODES } from '../domain/file-modes';
 import { ensureDatabase, migrateLatest } from '../db/migrate';
 import { validateSpec } from '../domain/spec';
 import { parseConfig, PROJECT_ROOT, type Config } from '../infra/config';
@@ -190,7 +191,7 @@ async function prepareTemplate(
       yield buf;
     }
     const t0 = Date.now();
-    const r = await ingestBatch(db, {
+    const r = await ingestStream(db, {
       source: 'bench-backfill.ndjson',
       stream: Readable.from(ndjson()),
       format: 'ndjson',
@@ -775,6 +776,7 @@ export async function benchBackfill(
             dropDir: path.join(outputDir, 'drop'),
             outputDir,
             retentionDays: 400,
+            fileModes: DEFAULT_FILE_MODES,
             smtpUrl: env.sink.url,
             mailFrom: MAIL_FROM,
           });

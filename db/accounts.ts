@@ -23,46 +23,101 @@ const dec = (v: string | null | undefined) => (v === null || v === undefined ? n
 export async function applyAccountSpec(
   db: Knex,
   spec: AccountSpec,
-  opts: { asOfMs: number },
+  opts: { asOfMs: number; dryRun?: boolean },
 ): Promise<ApplyResult> {
-  return db.transaction(async (trx) => {
-    const changes: string[] = [];
-    const a = spec.account;
-    const lateness = parseDurationHours(a.lateness) as number;
-    const cur = await trx('accounts').where({ id: a.id }).forUpdate().first();
-    if (!cur) {
-      await trx('accounts').insert({
-        id: a.id,
-        name: a.name,
-        timezone: a.timezone,
-        lateness_hours: lateness,
-        p99_drop_percent: a.p99_drop_percent,
-      });
-      changes.push(`account ${a.id}: created`);
-    } else if (
-      cur.name !== a.name ||
-      cur.timezone !== a.timezone ||
-      cur.lateness_hours !== lateness ||
-      dec(cur.p99_drop_percent) !== dec(a.p99_drop_percent)
-    ) {
-      await trx('accounts').where({ id: a.id }).update({
-        name: a.name,
-        timezone: a.timezone,
-        lateness_hours: lateness,
-        p99_drop_percent: a.p99_drop_percent,
-        updated_at: trx.fn.now(),
-      });
-      changes.push(`account ${a.id}: updated`);
-    }
+  try {
+    return await db.transaction(async (trx) => {
+      const result = await applyInTransaction(trx, spec, opts.asOfMs);
+      // A dry run makes every check and every write, then rolls them back: it lists what applying would change.
+      if (opts.dryRun) throw new DryRun(result);
+      return result;
+    });
+  } catch (err) {
+    if (err instanceof DryRun) return err.result;
+    throw err;
+  }
+}
 
-    await applyOrgs(trx, spec, changes);
-    await applyProducts(trx, spec, changes);
-    await applyCommitments(trx, spec, changes);
-    await applyTagKeys(trx, spec, opts.asOfMs, changes);
-    await applyRecipients(trx, spec, changes);
-    await applyAlerts(trx, spec, changes);
-    return { accountId: a.id, changes };
-  });
+class DryRun extends Error {
+  constructor(readonly result: ApplyResult) {
+    super('dry run: rolled back');
+  }
+}
+
+// Zone abbreviations mean different zones to ICU and to Postgres (IST: India to ICU, Israel to Postgres); these
+// two mean the same everywhere.
+const SAME_EVERYWHERE = new Set(['UTC', 'GMT']);
+
+/**
+ * The spec's zone is used by ICU (calendars in the code) and by Postgres (`AT TIME ZONE` in every period query):
+ * both must know it by that name and mean the same zone. The spec check asked ICU; this asks Postgres.
+ */
+async function checkTimezone(trx: Knex.Transaction, tz: string): Promise<void> {
+  const { rows } = await trx.raw(
+    `SELECT EXISTS (SELECT 1 FROM pg_timezone_names WHERE name = :tz) AS known,
+            EXISTS (SELECT 1 FROM pg_timezone_abbrevs WHERE abbrev = upper(:tz)) AS abbrev,
+            (SELECT min(name) FROM pg_timezone_names WHERE lower(name) = lower(:tz)) AS spelled`,
+    { tz },
+  );
+  const r = rows[0] as { known: boolean; abbrev: boolean; spelled: string | null };
+  if (r.abbrev && !SAME_EVERYWHERE.has(tz)) {
+    throw new OrgtallyError(
+      ErrorType.InvalidInput,
+      `$.account.timezone: "${tz}" is an abbreviation, which Postgres and ICU read as different zones; ` +
+        `use a region name such as "America/New_York" or "Asia/Kolkata"`,
+    );
+  }
+  if (!r.known) {
+    const hint = r.spelled ? ` (did you mean "${r.spelled}"?)` : '';
+    throw new OrgtallyError(
+      ErrorType.InvalidInput,
+      `$.account.timezone: "${tz}" is not a time zone this Postgres knows${hint}; see pg_timezone_names`,
+    );
+  }
+}
+
+async function applyInTransaction(
+  trx: Knex.Transaction,
+  spec: AccountSpec,
+  asOfMs: number,
+): Promise<ApplyResult> {
+  const changes: string[] = [];
+  const a = spec.account;
+  await checkTimezone(trx, a.timezone);
+  const lateness = parseDurationHours(a.lateness) as number;
+  const cur = await trx('accounts').where({ id: a.id }).forUpdate().first();
+  if (!cur) {
+    await trx('accounts').insert({
+      id: a.id,
+      name: a.name,
+      timezone: a.timezone,
+      lateness_hours: lateness,
+      p99_drop_percent: a.p99_drop_percent,
+    });
+    changes.push(`account ${a.id}: created`);
+  } else if (
+    cur.name !== a.name ||
+    cur.timezone !== a.timezone ||
+    cur.lateness_hours !== lateness ||
+    dec(cur.p99_drop_percent) !== dec(a.p99_drop_percent)
+  ) {
+    await trx('accounts').where({ id: a.id }).update({
+      name: a.name,
+      timezone: a.timezone,
+      lateness_hours: lateness,
+      p99_drop_percent: a.p99_drop_percent,
+      updated_at: trx.fn.now(),
+    });
+    changes.push(`account ${a.id}: updated`);
+  }
+
+  await applyOrgs(trx, spec, changes);
+  await applyProducts(trx, spec, changes);
+  await applyCommitments(trx, spec, changes);
+  await applyTagKeys(trx, spec, asOfMs, changes);
+  await applyRecipients(trx, spec, changes);
+  await applyAlerts(trx, spec, changes);
+  return { accountId: a.id, changes };
 }
 
 async function applyOrgs(trx: Knex.Transaction, spec: AccountSpec, changes: string[]): Promise<void> {

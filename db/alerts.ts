@@ -521,14 +521,15 @@ export async function evaluateAlerts(
   );
 }
 
-/** Alert ledger rows still to send: pending, created within the retry window (older ones were given up on). */
+/** Alert ledger rows still to send (pending, or claimed without an outcome), created within the retry window. */
 export async function pendingAlertDeliveries(
   db: Knex,
   accountId: string,
   withinMs: number,
 ): Promise<{ id: string; recipient: string }[]> {
   return db('deliveries')
-    .where({ account_id: accountId, kind: 'alert', status: 'pending' })
+    .where({ account_id: accountId, kind: 'alert' })
+    .whereIn('status', ['pending', 'sending'])
     .where('created_at', '>', db.raw(`now() - make_interval(secs => ?)`, [withinMs / 1000]))
     .orderBy('id')
     .select(db.raw('id::text AS id'), 'recipient');

@@ -8,6 +8,8 @@ import type { PoolClient } from 'pg';
 import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 import { dailyFileName, dailyHeader } from '../domain/attribution';
 import { ErrorType, OrgtallyError } from '../domain/errors';
+import { DEFAULT_FILE_MODES, type FileModes } from '../domain/file-modes';
+import { sheetCellSql } from './sql';
 
 export interface ExportedFile {
   product: string;
@@ -43,9 +45,10 @@ function fileQuery(
   productId: number,
   keys: number,
 ): string {
-  const cells = Array.from({ length: keys }, (_, i) => `h.cells[${i + 1}]`).join(', ');
+  // Text cells a spreadsheet could run as a formula are escaped (domain/sheet.ts); NULL stays a blank cell.
+  const cells = Array.from({ length: keys }, (_, i) => sheetCellSql(`h.cells[${i + 1}]`)).join(', ');
   return `COPY (
-    SELECT o.public_id, o.name, to_char(h.hour AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:00:00'),
+    SELECT o.public_id, ${sheetCellSql('o.name')}, to_char(h.hour AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:00:00'),
            ${cells ? `${cells},` : ''} trim_scale(h.total_usage)
       FROM attribution_hourly h JOIN orgs o ON o.id = h.org_id
      WHERE h.account_id = ${client.escapeLiteral(accountId)} AND h.day = ${client.escapeLiteral(day)}::date
@@ -61,11 +64,12 @@ function fileQuery(
  */
 export async function exportDay(
   db: Knex,
-  input: { accountId: string; day: string; outputDir: string },
+  input: { accountId: string; day: string; outputDir: string; modes?: FileModes },
 ): Promise<ExportedFile[]> {
+  const modes = input.modes ?? DEFAULT_FILE_MODES;
   const run = await latestRun(db, input.accountId, input.day);
   const dir = path.join(input.outputDir, input.accountId, 'attribution');
-  fs.mkdirSync(dir, { recursive: true });
+  fs.mkdirSync(dir, { recursive: true, mode: modes.dir });
   const products: { id: number; code: string }[] = await db('products')
     .where({ account_id: input.accountId })
     .orderBy('code')
@@ -88,7 +92,7 @@ export async function exportDay(
         done(null, chunk);
       },
     });
-    const sink = fs.createWriteStream(tmp);
+    const sink = fs.createWriteStream(tmp, { mode: modes.file });
     sink.write(header);
     try {
       await withClient(db, (c) =>

@@ -1,11 +1,11 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
-import { ErrorType, OrgtallyError } from '../domain/errors';
+import { ErrorType, isTransientError, OrgtallyError } from '../domain/errors';
 
 /** Owner of deliveries: the ledger that makes every mail go out once per dedupe key. */
 
 export type DeliveryKind = 'month_end' | 'alert';
-export type DeliveryStatus = 'pending' | 'sent' | 'failed';
+export type DeliveryStatus = 'pending' | 'sending' | 'sent' | 'failed';
 
 export interface Delivery {
   id: string;
@@ -18,6 +18,8 @@ export interface Delivery {
   subject: string | null;
   status: DeliveryStatus;
   attempts: number;
+  /** Attempts whose worker stopped between claiming and recording an outcome (the mail may have gone out). */
+  unknown_outcomes: number;
   last_error: string | null;
   smtp_response: string | null;
   created_at: Date;
@@ -25,7 +27,7 @@ export interface Delivery {
 }
 
 const COLS = `id::text AS id, dedupe_key, kind, account_id, reference, recipient, message_id, subject, status,
-  attempts, last_error, smtp_response, created_at, sent_at`;
+  attempts, unknown_outcomes, last_error, smtp_response, created_at, sent_at`;
 
 /** `<hash of the dedupe key>@<domain>`: the same logical message always carries the same Message-ID. */
 export function messageIdFor(dedupeKey: string, domain: string): string {
@@ -77,57 +79,130 @@ export type SendOutcome =
   | { status: 'sent'; response: string; alreadySent: boolean; attempts: number }
   | { status: 'failed' | 'pending'; permanent: boolean; error: string; response: string; attempts: number };
 
+/** What this process knows of its own attempts whose outcome it could not record yet (the database was away). */
+export type AttemptMemo = Map<
+  string,
+  { claimId: string } & ({ sent: true; subject: string; response: string; sentAt: Date } | { sent: false })
+>;
+
+export interface Transmission {
+  subject: string;
+  /** Hands the message to the mail server: resolves with its reply, rejects with a classified failure. */
+  transmit: () => Promise<{ response: string }>;
+}
+
 /**
- * Sends one ledger row at most once: the row is locked (FOR UPDATE) for the whole attempt, so two attempts can
- * never send at the same time; a row already `sent` is not sent again. The outcome is committed before it is
- * returned: `sent` with the server's response, `failed` (permanent, not retried) or back to `pending`.
- * The one window left is a crash after the server accepted the message and before the commit: the retry then
- * sends it again with the same Message-ID, which receivers use to drop the duplicate.
+ * Sends one ledger row at most once per known outcome (docs/adr/0003-delivery-ledger.md):
+ * 1. compose (no ledger change yet);
+ * 2. claim: status `sending`, a new claim id, in a committed transaction — no lock is held while mailing, so a
+ *    lost connection, a failover or an idle-in-transaction timeout cannot undo what happened;
+ * 3. send;
+ * 4. mark `sent` with the server's reply and its time, only for our claim, retried on fresh connections. If the
+ *    database stays away, this process remembers the reply and the next attempt records it without sending.
+ * An attempt that finds a claim it does not know about cannot tell whether that mail went out (its worker died
+ * between the server's reply and step 4): the ledger counts an unknown outcome and, as the stated policy, the
+ * mail is sent again with the same Message-ID, by which receivers drop a duplicate.
  */
 export async function sendOnce(
   db: Knex,
   id: string,
-  send: (d: Delivery) => Promise<{ subject: string; response: string }>,
+  prepare: (d: Delivery) => Promise<Transmission>,
+  memo: AttemptMemo = new Map(),
 ): Promise<SendOutcome> {
-  return db.transaction(async (trx) => {
-    const d: Delivery | undefined = await trx('deliveries').where({ id }).forUpdate().first(trx.raw(COLS));
-    if (!d) throw new OrgtallyError(ErrorType.InvalidInput, `no delivery ${id}`);
-    if (d.status === 'sent')
-      return { status: 'sent', response: d.smtp_response ?? '', alreadySent: true, attempts: d.attempts };
-    const attempts = d.attempts + 1;
-    try {
-      const r = await send(d);
-      await trx('deliveries').where({ id }).update({
-        status: 'sent',
-        attempts,
-        subject: r.subject,
-        smtp_response: r.response,
-        last_error: null,
-        sent_at: trx.fn.now(),
-        updated_at: trx.fn.now(),
-      });
-      return { status: 'sent', response: r.response, alreadySent: false, attempts };
-    } catch (err) {
-      const e = err as Error & { permanent?: boolean; response?: string };
-      const permanent = e.permanent === true;
-      await trx('deliveries')
-        .where({ id })
-        .update({
-          status: permanent ? 'failed' : 'pending',
-          attempts,
-          last_error: e.message,
-          smtp_response: e.response ?? null,
-          updated_at: trx.fn.now(),
-        });
-      return {
+  const d = await db('deliveries')
+    .where({ id })
+    .first(db.raw(`${COLS}, claim_id::text AS claim_id, claimed_at`));
+  if (!d) throw new OrgtallyError(ErrorType.InvalidInput, `no delivery ${id}`);
+  if (d.status === 'sent')
+    return { status: 'sent', response: d.smtp_response ?? '', alreadySent: true, attempts: d.attempts };
+  const known = memo.get(id);
+  if (known?.sent && d.status === 'sending' && d.claim_id === known.claimId) {
+    await markSent(db, id, known);
+    memo.delete(id);
+    return { status: 'sent', response: known.response, alreadySent: false, attempts: d.attempts };
+  }
+  const mail = await prepare(d);
+  const unknown = d.status === 'sending' && !(known && known.claimId === d.claim_id);
+  const claimId = randomUUID();
+  const attempts = d.attempts + 1;
+  const claimed = await db('deliveries')
+    .where({ id, status: d.status })
+    .whereRaw('claim_id IS NOT DISTINCT FROM ?::uuid', [d.claim_id ?? null])
+    .update({
+      status: 'sending',
+      claim_id: claimId,
+      claimed_at: db.fn.now(),
+      attempts,
+      subject: mail.subject,
+      ...(unknown
+        ? {
+            unknown_outcomes: db.raw('unknown_outcomes + 1'),
+            last_error:
+              `attempt ${d.attempts} claimed at ${new Date(d.claimed_at).toISOString()} recorded no outcome ` +
+              `(its worker stopped mid-send): sent again with the same Message-ID`,
+          }
+        : {}),
+      updated_at: db.fn.now(),
+    });
+  // Another attempt claimed the row between our read and our claim: it is that attempt's to send.
+  if (!claimed) throw new Error(`delivery ${id} was claimed by another attempt meanwhile`);
+  memo.delete(id);
+  let response: string;
+  try {
+    ({ response } = await mail.transmit());
+  } catch (err) {
+    const e = err as Error & { permanent?: boolean; response?: string };
+    const permanent = e.permanent === true;
+    memo.set(id, { claimId, sent: false });
+    await db('deliveries')
+      .where({ id, claim_id: claimId })
+      .update({
         status: permanent ? 'failed' : 'pending',
-        permanent,
-        error: e.message,
-        response: e.response ?? '',
-        attempts,
-      };
-    }
+        last_error: e.message,
+        smtp_response: e.response ?? null,
+        updated_at: db.fn.now(),
+      });
+    memo.delete(id);
+    return {
+      status: permanent ? 'failed' : 'pending',
+      permanent,
+      error: e.message,
+      response: e.response ?? '',
+      attempts,
+    };
+  }
+  const mark = { claimId, sent: true as const, subject: mail.subject, response, sentAt: new Date() };
+  memo.set(id, mark);
+  await withRetries(() => markSent(db, id, mark));
+  memo.delete(id);
+  return { status: 'sent', response, alreadySent: false, attempts };
+}
+
+async function markSent(
+  db: Knex,
+  id: string,
+  m: { claimId: string; subject: string; response: string; sentAt: Date },
+): Promise<void> {
+  await db('deliveries').where({ id, claim_id: m.claimId, status: 'sending' }).update({
+    status: 'sent',
+    subject: m.subject,
+    smtp_response: m.response,
+    last_error: null,
+    sent_at: m.sentAt,
+    updated_at: db.fn.now(),
   });
+}
+
+/** A few tries on fresh pooled connections: a connection cut mid-send must not turn a sent mail into a resend. */
+async function withRetries(fn: () => Promise<void>, tries = 6): Promise<void> {
+  for (let i = 1; ; i++) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (i >= tries || !isTransientError(err)) throw err;
+      await new Promise((r) => setTimeout(r, 100 * 2 ** i));
+    }
+  }
 }
 
 export async function listDeliveries(

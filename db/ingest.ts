@@ -1,12 +1,20 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { Transform, type Readable, type Writable } from 'node:stream';
+import type { Writable } from 'node:stream';
 import { once } from 'node:events';
 import type { Knex } from 'knex';
 import type { PoolClient } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
-import { createValidator, type QuarantineReason } from '../domain/records';
+import { ErrorType, isTransientError, OrgtallyError, sqlState } from '../domain/errors';
+import {
+  cleanText,
+  createValidator,
+  MAX_QUARANTINE_DETAIL,
+  MAX_QUARANTINE_RAW,
+  type InputFormat,
+  type QuarantineReason,
+  type ReadRecord,
+} from '../domain/records';
 import { isoHour } from '../domain/time';
-import { readRecords, type InputFormat, type ReadRecord } from '../infra/record-readers';
 import { MARK_PENDING_SQL } from './attribution';
 import { loadCatalog } from './catalog';
 
@@ -15,7 +23,10 @@ import { loadCatalog } from './catalog';
 export interface IngestInput {
   /** Shown in output and stored with quarantined records: the file name, or "-" for stdin. */
   source: string;
-  stream: Readable;
+  /** The records read from the input, in batches (readers live in infra/: this module receives records). */
+  records: AsyncIterable<ReadRecord[]>;
+  /** The SHA-256 of the input's bytes, asked once every record has been read. */
+  contentSha256: () => string;
   format: InputFormat;
   /** Idempotency key; default: the SHA-256 of the content. */
   batchId?: string;
@@ -70,24 +81,12 @@ export async function ingestBatch(db: Knex, input: IngestInput): Promise<IngestR
   };
   if (input.batchId) {
     const prior = await db('ingest_batches').where({ batch_key: input.batchId }).first();
-    if (prior) {
-      input.stream.resume();
-      return duplicateOf(result, prior);
-    }
+    if (prior) return duplicateOf(result, prior);
   }
   const catalog = await loadCatalog(db);
   const tagSets = new TagSetDictionary(db);
-  // Hash the bytes as they pass (no 'data' listener: that would start the flow before the reader is attached).
-  const hash = createHash('sha256');
-  const hashed = new Transform({
-    transform(chunk: Buffer, _enc, done) {
-      hash.update(chunk);
-      done(null, chunk);
-    },
-  });
-  input.stream.on('error', (err) => hashed.destroy(err));
-  input.stream.pipe(hashed);
-
+  // The last line handed to Postgres: a load that fails says how far it got (COPY reports errors late).
+  let lastLine = 0;
   const client = (await db.client.acquireConnection()) as PoolClient;
   let open = false;
   // The COPY in progress, if any: on error it must be aborted (CopyFail) before the connection can roll back.
@@ -119,7 +118,7 @@ export async function ingestBatch(db: Knex, input: IngestInput): Promise<IngestR
       quarantine = [];
       facts = startCopy(FACTS_COPY);
     };
-    const file = copyText(input.source);
+    const file = copyText(cleanText(input.source, MAX_QUARANTINE_DETAIL));
     const validate = createValidator(catalog, window);
     const hourText = new Map<number, string>();
     const iso = (ms: number) => {
@@ -136,6 +135,7 @@ export async function ingestBatch(db: Knex, input: IngestInput): Promise<IngestR
       chunk.forEach((r, i) => {
         const v = valid[i];
         result.records_read++;
+        lastLine = r.line;
         if (v?.ok) {
           result.accepted++;
           let hours = touched.get(v.accountId);
@@ -147,15 +147,16 @@ export async function ingestBatch(db: Knex, input: IngestInput): Promise<IngestR
           const detail = v ? v.detail : 'malformed' in r ? r.malformed : 'unreadable record';
           result.quarantined++;
           result.quarantined_by_reason[reason] = (result.quarantined_by_reason[reason] ?? 0) + 1;
+          const cleanDetail = copyText(cleanText(detail, MAX_QUARANTINE_DETAIL));
           quarantine.push(
-            `${batchId}\t${file}\t${r.line}\t${reason}\t${copyText(detail)}\t${copyText(r.raw)}\n`,
+            `${batchId}\t${file}\t${r.line}\t${reason}\t${cleanDetail}\t${copyText(cleanText(r.raw, MAX_QUARANTINE_RAW))}\n`,
           );
         }
       });
       if (out) await write(facts, out);
       if (quarantine.length >= QUARANTINE_FLUSH) await flushQuarantine();
     };
-    for await (const chunk of readRecords(hashed, input.format)) await handle(chunk);
+    for await (const chunk of input.records) await handle(chunk);
     await flushQuarantine();
     await finishCopy(facts);
 
@@ -163,7 +164,7 @@ export async function ingestBatch(db: Knex, input: IngestInput): Promise<IngestR
       [...hours].map((h) => ({ account_id, hour: new Date(h).toISOString() })),
     );
     if (marks.length) await client.query(MARK_PENDING_SQL, [JSON.stringify(marks), batchId]);
-    const sha = hash.digest('hex');
+    const sha = input.contentSha256();
     result.batch_id = input.batchId ?? sha;
     if (input.replace) {
       const del = await client.query(
@@ -205,12 +206,26 @@ export async function ingestBatch(db: Knex, input: IngestInput): Promise<IngestR
       active.destroy(err as Error);
       await aborted;
     }
-    input.stream.destroy();
     if (open) await client.query('ROLLBACK').catch(() => undefined);
-    throw err;
+    throw loadFailure(input.source, lastLine, err);
   } finally {
     await db.client.releaseConnection(client);
   }
+}
+
+/**
+ * A transient failure (connection lost, server restarting) is retried as it is. Anything else happens again on
+ * every retry of this input: a permanent failure that names the input and where the load was.
+ */
+function loadFailure(source: string, line: number, err: unknown): unknown {
+  if (err instanceof OrgtallyError || isTransientError(err)) return err;
+  const e = err as Error;
+  const where = line > 0 ? ` at or before line ${line}` : '';
+  const state = sqlState(err);
+  const code = state ? ` (SQLSTATE ${state})` : '';
+  return new OrgtallyError(ErrorType.LoadFailed, `${source}: the load failed${where}: ${e.message}${code}`, {
+    cause: err,
+  });
 }
 
 function duplicateOf(result: IngestResult, prior: Record<string, unknown>): IngestResult {

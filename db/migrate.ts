@@ -4,6 +4,7 @@ import * as attribution from './migrations/20261129000000_attribution';
 import * as monthEnd from './migrations/20261130000000_month_end';
 import * as trends from './migrations/20261130100000_trends';
 import * as estimates from './migrations/20261201000000_estimates';
+import * as hardening from './migrations/20261202000000_hardening';
 
 /** Migrations listed in code: no file-system discovery, so they run the same under tsx, jest and a bundle. */
 const MIGRATIONS: Record<string, Knex.Migration> = {
@@ -12,6 +13,7 @@ const MIGRATIONS: Record<string, Knex.Migration> = {
   '20261130000000_month_end': monthEnd,
   '20261130100000_trends': trends,
   '20261201000000_estimates': estimates,
+  '20261202000000_hardening': hardening,
 };
 
 const source: Knex.MigrationSource<string> = {

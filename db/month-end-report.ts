@@ -15,7 +15,9 @@ import {
   type TotalRow,
 } from '../domain/month-end-report';
 import { previousMonth } from '../domain/month-end';
+import { DEFAULT_FILE_MODES, type FileModes } from '../domain/file-modes';
 import type { Change } from './month-end';
+import { quoteIdent, sheetCellSql } from './sql';
 import { storedTrends } from './trends';
 
 /** Reads stored month-end versions (owner: db/month-end.ts) for reports, files and mail. */
@@ -200,33 +202,85 @@ export interface WrittenFile {
   sha256: string;
 }
 
+export interface StoredRender {
+  subject: string;
+  html: string;
+  text: string;
+}
+
+/**
+ * The version's mail as first rendered (owner of month_end_renders). Rendered once: the mail of every recipient,
+ * any re-send and the version's report files are these bytes, whatever changes later (a restated month before
+ * it moves its trends). Concurrent first renders converge on the one stored first.
+ */
+export async function versionRender(
+  db: Knex,
+  v: VersionRow,
+  render: () => Promise<StoredRender>,
+): Promise<StoredRender> {
+  const key = vwhere(v);
+  const stored = await db('month_end_renders').where(key).first('subject', 'html', 'text');
+  if (stored) return stored;
+  await db('month_end_renders')
+    .insert({ ...key, ...(await render()) })
+    .onConflict(['account_id', 'month', 'version'])
+    .ignore();
+  return db('month_end_renders').where(key).first('subject', 'html', 'text');
+}
+
+/** Writes a file once, through a temporary name (a reader never sees half a file); an existing file is kept. */
+export function writeOnce(file: string, data: string, modes: FileModes): void {
+  if (fs.existsSync(file)) return;
+  const tmp = `${file}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
+  try {
+    fs.writeFileSync(tmp, data, { mode: modes.file });
+    fs.renameSync(tmp, file);
+  } finally {
+    fs.rmSync(tmp, { force: true });
+  }
+}
+
+function describeFile(name: string, file: string): WrittenFile {
+  const bytes = fs.readFileSync(file);
+  return { name, path: file, bytes: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') };
+}
+
 /**
  * Writes the version's attachments with COPY … TO STDOUT streamed to disk (rows never pass through arrays):
  * `month_end_<account>_<YYYY-MM>_by_org.csv`, `…_by_tag.csv`, and `summary_<tag key>_<YYYY-MM>.tsv` per key
  * (Datadog's monthly layout: header, then the all-tags row, then one row per org and tag value with one column
- * per product). Written to a temporary name and renamed, so a reader never sees half a file.
+ * per product). A version's files never change once written: a file already there is kept as it is (the rows of
+ * a version never change, so a missing one is written again with the same bytes). Written to a temporary name
+ * and renamed, so a reader never sees half a file; a failed write leaves no temporary file behind.
  */
-export async function writeMonthEndFiles(db: Knex, v: VersionRow, dir: string): Promise<WrittenFile[]> {
-  fs.mkdirSync(dir, { recursive: true });
+export async function writeMonthEndFiles(
+  db: Knex,
+  v: VersionRow,
+  dir: string,
+  modes: FileModes = DEFAULT_FILE_MODES,
+): Promise<WrittenFile[]> {
+  fs.mkdirSync(dir, { recursive: true, mode: modes.dir });
   const names = monthEndFileNames(v.account_id, v.month, v.tag_keys);
   const w = db.raw('?, CAST(? AS date), ?', [v.account_id, `${v.month}-01`, v.version]).toString();
   const products = (
     await db('month_end_totals').where(vwhere(v)).orderByRaw('usage_type COLLATE "C"').select('usage_type')
   ).map((r: { usage_type: string }) => r.usage_type);
+  // Text cells a spreadsheet could run as a formula are escaped (domain/sheet.ts); identifiers are quoted whole.
   const keyCols = v.tag_keys
-    .map((k, i) => `coalesce(t.cells[${i + 1}], '') AS ${db.raw('??', [k]).toString()}`)
+    .map((k, i) => `${sheetCellSql(`coalesce(t.cells[${i + 1}], '')`)} AS ${quoteIdent(k)}`)
     .join(', ');
+  const fileOrgCols = ORG_COLS.replace(/\borg_name\b/, () => `${sheetCellSql('org_name')} AS org_name`);
   const jobs: { name: string; sql: string }[] = [
     {
       name: names.byOrg,
-      sql: `COPY (SELECT ${ORG_COLS} FROM month_end_orgs
+      sql: `COPY (SELECT ${fileOrgCols} FROM month_end_orgs
                    WHERE (account_id, month, version) = (${w})
                    ORDER BY public_id COLLATE "C", usage_type COLLATE "C")
             TO STDOUT WITH (FORMAT csv, HEADER)`,
     },
     {
       name: names.byTag,
-      sql: `COPY (SELECT t.public_id, o.org_name, t.usage_type${keyCols ? `, ${keyCols}` : ''},
+      sql: `COPY (SELECT t.public_id, ${sheetCellSql('o.org_name')} AS org_name, t.usage_type${keyCols ? `, ${keyCols}` : ''},
                          trim_scale(t.total_usage) AS total_usage, trim_scale(t.billable_usage) AS billable_usage,
                          trim_scale(t.committed_usage) AS committed_usage,
                          trim_scale(t.on_demand_usage) AS on_demand_usage,
@@ -247,10 +301,10 @@ export async function writeMonthEndFiles(db: Knex, v: VersionRow, dir: string): 
           return `, coalesce(trim_scale(sum(x.total_usage) FILTER (WHERE x.usage_type = ${code})), 0) AS ${c(j)}`;
         })
         .join('');
-      const outer = products.map((p, j) => `, ${c(j)} AS ${db.raw('??', [p]).toString()}`).join('');
+      const outer = products.map((p, j) => `, ${c(j)} AS ${quoteIdent(p)}`).join('');
       return {
         name: names.summaries[i] as string,
-        sql: `COPY (SELECT public_id, org_name, tag AS ${db.raw('??', [key]).toString()}${outer} FROM (
+        sql: `COPY (SELECT public_id, ${sheetCellSql('org_name')} AS org_name, ${sheetCellSql('tag')} AS ${quoteIdent(key)}${outer} FROM (
                 SELECT 0 AS ord, ${db.raw('?', [v.account_id]).toString()}::text AS public_id,
                        'All organizations'::text AS org_name, '<all>'::text AS tag, NULL::text AS sort_tag${aggs}
                   FROM month_end_totals x WHERE (x.account_id, x.month, x.version) = (${w})
@@ -270,6 +324,10 @@ export async function writeMonthEndFiles(db: Knex, v: VersionRow, dir: string): 
   try {
     for (const job of jobs) {
       const file = path.join(dir, job.name);
+      if (fs.existsSync(file)) {
+        out.push(describeFile(job.name, file));
+        continue;
+      }
       const tmp = `${file}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
       const hash = createHash('sha256');
       let bytes = 0;
@@ -278,8 +336,12 @@ export async function writeMonthEndFiles(db: Knex, v: VersionRow, dir: string): 
         hash.update(chunk);
         bytes += chunk.length;
       });
-      await pipeline(stream, fs.createWriteStream(tmp));
-      fs.renameSync(tmp, file);
+      try {
+        await pipeline(stream, fs.createWriteStream(tmp, { mode: modes.file }));
+        fs.renameSync(tmp, file);
+      } finally {
+        fs.rmSync(tmp, { force: true });
+      }
       out.push({ name: job.name, path: file, bytes, sha256: hash.digest('hex') });
     }
   } finally {

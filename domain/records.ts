@@ -24,6 +24,22 @@ export interface RawRecord {
   tags: unknown;
 }
 
+export type InputFormat = 'ndjson' | 'csv' | 'tsv';
+
+/** One input record: its line, its raw text, and either the fields read or why they could not be read. */
+export type ReadRecord = { line: number; raw: string } & ({ record: RawRecord } | { malformed: string });
+
+/** Quarantined text is kept readable and bounded: NUL (which Postgres text cannot hold) becomes U+FFFD. */
+export const MAX_QUARANTINE_RAW = 4096;
+export const MAX_QUARANTINE_DETAIL = 1024;
+
+export function cleanText(s: string, max: number): string {
+  // eslint-disable-next-line no-control-regex
+  const clean = s.includes('\u0000') ? s.replace(/\u0000/g, '\uFFFD') : s;
+  if (clean.length <= max) return clean;
+  return `${clean.slice(0, max)}… [${clean.length} characters in all]`;
+}
+
 export interface Catalog {
   /** org public id → internal id and the account it belongs to */
   org(publicId: string): { id: number; accountId: string } | undefined;
@@ -130,7 +146,8 @@ export function createValidator(
     },
     tags: (raw) => {
       if (!raw.every((t) => typeof t === 'string')) return normalizeTagSet(raw);
-      const key = raw.join('\u0001');
+      // JSON text keeps the element boundaries: no tag's characters can make two different sets look alike.
+      const key = JSON.stringify(raw);
       let r = tagSets.get(key);
       if (r === undefined) {
         if (tagSets.size > 100_000) tagSets.clear();

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { plainNumberText } from './decimal';
+import { parseNonNegativeDecimal, plainNumberText } from './decimal';
 import { normalizeTag } from './tags';
 import { parseDurationHours } from './time';
 
@@ -8,15 +8,38 @@ import { parseDurationHours } from './time';
 const decimal = z
   .union([z.string(), z.number()])
   .transform((v) => (typeof v === 'number' ? plainNumberText(v) : v.trim()))
-  .refine((v) => /^(\d+(\.\d+)?|\.\d+)$/.test(v), 'must be a non-negative decimal, e.g. "31.00"');
+  .refine((v) => /^(\d+(\.\d+)?|\.\d+)$/.test(v), 'must be a non-negative decimal, e.g. "31.00"')
+  .refine(
+    (v) => !/^(\d+(\.\d+)?|\.\d+)$/.test(v) || parseNonNegativeDecimal(v).ok,
+    'must fit the billing scale: at most 18 digits before the point and 12 after',
+  );
 
 const id = z
   .string()
   .regex(/^[a-z0-9][a-z0-9_.-]{0,62}$/, 'must be lower-case letters, digits, _ . - (max 63)');
-const email = z.string().regex(/^[^\s@<>]+@[^\s@<>]+$/, 'must be an e-mail address');
-const duration = z
+// One address per recipient: no list separators, quotes, spaces or display names ("ops,cfo@evil.example" is two
+// addresses to a mail server, so it is refused here rather than sent to both).
+const EMAIL =
+  /^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*@[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
+const email = z
   .string()
-  .refine((v) => parseDurationHours(v) !== undefined, 'must be a duration like "72h" or "3d"');
+  .max(254, 'an e-mail address has at most 254 characters')
+  .regex(EMAIL, 'must be one e-mail address, e.g. "finance@example.com"');
+/** At most a year: durations are windows (lateness, renotify), not dates. */
+const MAX_DURATION_HOURS = 366 * 24;
+const duration = z.string().refine((v) => {
+  const h = parseDurationHours(v);
+  return h !== undefined && h <= MAX_DURATION_HOURS;
+}, 'must be a duration like "72h" or "3d", at most 366d');
+/**
+ * The month-end close runs on day ⌈lateness / 24⌉ + 1 of the next month, which every month must have (the 28th).
+ */
+export const MAX_LATENESS_HOURS = 27 * 24;
+const lateness = duration.refine(
+  (v) => (parseDurationHours(v) ?? 0) <= MAX_LATENESS_HOURS,
+  `must be at most ${MAX_LATENESS_HOURS}h (27d): the month-end close runs the day after the window, by the 28th`,
+);
+// Checked by ICU here (the calendar module uses it); `account apply` checks the same name against Postgres too.
 const timezone = z.string().refine((tz) => {
   try {
     new Intl.DateTimeFormat('en-US', { timeZone: tz });
@@ -65,7 +88,7 @@ export const AccountSpecSchema = z.strictObject({
     id,
     name: z.string().min(1),
     timezone: timezone.default('UTC'),
-    lateness: duration.default('72h'),
+    lateness: lateness.default('72h'),
     /** The p99 rank rule: drop the top floor(p % × hours of the month) hours, take the next (default 1 %). */
     p99_drop_percent: decimal.refine((v) => Number(v) < 100, 'must be below 100').default('1'),
   }),
@@ -228,6 +251,9 @@ function crossCheck(spec: AccountSpec, issues: SpecIssue[]): void {
         `$.attribution.tag_keys[${i}]`,
         `"${k}" is not a normalized tag key (lower-case, starts with a letter, no ":")`,
       );
+    } else if (k.includes('/')) {
+      // A tag key names a monthly file (summary_<key>_<month>.tsv): "/" would be a directory.
+      add(`$.attribution.tag_keys[${i}]`, `"${k}": a tag key used for attribution cannot contain "/"`);
     }
     if (keys.has(k)) add(`$.attribution.tag_keys[${i}]`, `duplicate tag key "${k}"`);
     keys.add(k);
@@ -257,5 +283,10 @@ function crossCheck(spec: AccountSpec, issues: SpecIssue[]): void {
       add(`$.alerts[${i}].scope`, '"percent_of_included" is for the whole account: no org or tags in scope');
     if (a.kind === 'stall' && (a.scope.tags ?? []).length > 0)
       add(`$.alerts[${i}].scope.tags`, 'a stall rule watches whole orgs or products: no tags');
+    // The same normalization the hourly evaluation applies: a tag it cannot read is refused now, not every hour.
+    (Array.isArray(a.scope.tags) ? a.scope.tags : []).forEach((t, j) => {
+      const n = typeof t === 'string' ? normalizeTag(t) : { ok: false as const, detail: 'not a string' };
+      if (!n.ok) add(`$.alerts[${i}].scope.tags[${j}]`, `tag "${String(t)}": ${n.detail}`);
+    });
   });
 }

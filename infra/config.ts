@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { z } from 'zod';
+import { DEFAULT_FILE_MODES, parseMode, type FileModes } from '../domain/file-modes';
 
 /** The project root: infra/ sits one level below it, in source and under tsx alike. */
 export const PROJECT_ROOT = path.resolve(__dirname, '..');
@@ -25,6 +26,17 @@ const urlOf = (protocols: string[]) =>
     `must be a URL starting with ${protocols.map((p) => `${p}://`).join(' or ')}`,
   );
 
+const mode = (fallback: number) =>
+  optionalString.transform((v, ctx) => {
+    if (v === undefined) return fallback;
+    const m = parseMode(v);
+    if (m === undefined) {
+      ctx.addIssue({ code: 'custom', message: `must be an octal permission such as 0640, got "${v}"` });
+      return z.NEVER;
+    }
+    return m;
+  });
+
 const EnvSchema = z.object({
   DATABASE_URL: urlOf(['postgres', 'postgresql']),
   TEMPORAL_ADDRESS: optionalString.refine(
@@ -40,6 +52,8 @@ const EnvSchema = z.object({
   DROP_DIR: optionalString,
   ORGTALLY_HOME: optionalString,
   INGEST_RETENTION_DAYS: positiveInt(400),
+  OUTPUT_FILE_MODE: mode(DEFAULT_FILE_MODES.file),
+  OUTPUT_DIR_MODE: mode(DEFAULT_FILE_MODES.dir),
 });
 
 export interface Config {
@@ -59,6 +73,8 @@ export interface Config {
   readonly toolsDir: string;
   /** Facts older than this many days before "as of" are quarantined as outside retention. */
   readonly retentionDays: number;
+  /** Permissions of the files and folders orgtally writes under OUTPUT_DIR and the drop folder. */
+  readonly fileModes: FileModes;
 }
 
 export class ConfigError extends Error {
@@ -87,6 +103,7 @@ export function parseConfig(env: NodeJS.ProcessEnv): Config {
     homeDir: path.resolve(PROJECT_ROOT, e.ORGTALLY_HOME ?? '.orgtally'),
     toolsDir: path.resolve(PROJECT_ROOT, '.tools'),
     retentionDays: e.INGEST_RETENTION_DAYS,
+    fileModes: Object.freeze({ file: e.OUTPUT_FILE_MODE, dir: e.OUTPUT_DIR_MODE }),
   });
 }
 
@@ -97,12 +114,16 @@ export function loadConfig(): Config {
   return cached;
 }
 
-/** Hides the password of a URL so config can be printed. */
+// Query parameters that carry secrets in connection URLs (libpq's password, sslpassword, sslkey; tokens, keys).
+const SECRET_PARAM = /pass|secret|token|key|pwd|auth|cred/i;
+
+/** Hides the secrets of a URL (password, and query parameters that look like one) so it can be printed. */
 export function redactUrl(url: string | undefined): string | undefined {
   if (url === undefined) return undefined;
   try {
     const u = new URL(url);
     if (u.password) u.password = '****';
+    for (const k of [...u.searchParams.keys()]) if (SECRET_PARAM.test(k)) u.searchParams.set(k, '****');
     return u.toString();
   } catch {
     return '<unparseable URL>';

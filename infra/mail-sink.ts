@@ -65,9 +65,9 @@ export async function startMailSink(opts: { dir?: string; port?: number } = {}):
               raw,
             };
             if (opts.dir) {
-              fs.mkdirSync(opts.dir, { recursive: true });
+              fs.mkdirSync(opts.dir, { recursive: true, mode: 0o750 });
               mail.file = path.join(opts.dir, `${String(messages.length + 1).padStart(4, '0')}.eml`);
-              fs.writeFileSync(mail.file, raw);
+              fs.writeFileSync(mail.file, raw, { mode: 0o640 });
             }
             messages.push(mail);
             callback();

@@ -1,13 +1,11 @@
-import { parse } from 'csv-parse';
 import { StringDecoder } from 'node:string_decoder';
 import type { Readable } from 'node:stream';
+import { DelimitedParser, type DelimitedRecord } from '../domain/delimited';
 import { ErrorType, OrgtallyError } from '../domain/errors';
-import type { RawRecord } from '../domain/records';
+import { LineSplitter, type PhysicalLine } from '../domain/lines';
+import type { InputFormat, RawRecord, ReadRecord } from '../domain/records';
 
-export type InputFormat = 'ndjson' | 'csv' | 'tsv';
-
-/** One input record: its line, its raw text, and either the fields read or why they could not be read. */
-export type ReadRecord = { line: number; raw: string } & ({ record: RawRecord } | { malformed: string });
+export type { InputFormat, ReadRecord } from '../domain/records';
 
 export function formatFromName(name: string): InputFormat | undefined {
   const m = /\.(ndjson|jsonl|json|csv|tsv|txt)(\.gz)?$/i.exec(name);
@@ -20,12 +18,36 @@ export function formatFromName(name: string): InputFormat | undefined {
 
 /**
  * Reads records from a stream in batches (one batch per chunk read): never the whole file in memory, and no
- * promise per record.
+ * promise per record. Every non-blank physical record is yielded exactly once, with the number of its first line.
  */
-export function readRecords(input: Readable, format: InputFormat): AsyncIterable<ReadRecord[]> {
-  return format === 'ndjson'
-    ? readNdjson(input)
-    : batched(readDelimited(input, format === 'csv' ? ',' : '\t'));
+export async function* readRecords(input: Readable, format: InputFormat): AsyncIterable<ReadRecord[]> {
+  const decoder = new StringDecoder('utf8'); // invalid UTF-8 becomes U+FFFD, never an exception
+  const lines = new LineSplitter();
+  const toRecords = format === 'ndjson' ? ndjson() : delimited(format === 'csv' ? ',' : '\t');
+  const physical: PhysicalLine[] = [];
+  for await (const chunk of input as AsyncIterable<Buffer>) {
+    lines.push(decoder.write(chunk), physical);
+    const batch = toRecords(physical, false);
+    physical.length = 0;
+    if (batch.length) yield batch;
+  }
+  lines.push(decoder.end(), physical);
+  lines.end(physical);
+  const batch = toRecords(physical, true);
+  if (batch.length) yield batch;
+}
+
+type Stage = (lines: PhysicalLine[], last: boolean) => ReadRecord[];
+
+function ndjson(): Stage {
+  return (lines) => {
+    const out: ReadRecord[] = [];
+    for (const { line, text, length } of lines) {
+      if (length !== undefined) out.push({ line, raw: text, malformed: `line is ${length} characters long` });
+      else if (text.trim() !== '') out.push(parseNdjsonLine(line, text));
+    }
+    return out;
+  };
 }
 
 function parseNdjsonLine(line: number, raw: string): ReadRecord {
@@ -41,109 +63,64 @@ function parseNdjsonLine(line: number, raw: string): ReadRecord {
   return { line, raw, record: obj as RawRecord };
 }
 
-async function* readNdjson(input: Readable): AsyncIterable<ReadRecord[]> {
-  const decoder = new StringDecoder('utf8');
-  let rest = '';
-  let line = 0;
-  const take = (text: string, batch: ReadRecord[]) => {
-    line++;
-    const raw = (line === 1 ? text.replace(/^\uFEFF/, '') : text).replace(/\r$/, '');
-    if (raw.trim() !== '') batch.push(parseNdjsonLine(line, raw));
-  };
-  for await (const chunk of input as AsyncIterable<Buffer>) {
-    const text = rest + decoder.write(chunk);
-    const batch: ReadRecord[] = [];
-    let start = 0;
-    for (let nl = text.indexOf('\n'); nl !== -1; nl = text.indexOf('\n', start)) {
-      take(text.slice(start, nl), batch);
-      start = nl + 1;
-    }
-    rest = text.slice(start);
-    if (batch.length) yield batch;
-  }
-  const last = rest + decoder.end();
-  const batch: ReadRecord[] = [];
-  if (last !== '') take(last, batch);
-  if (batch.length) yield batch;
-}
-
-async function* batched(records: AsyncIterable<ReadRecord>, size = 2000): AsyncIterable<ReadRecord[]> {
-  let batch: ReadRecord[] = [];
-  for await (const r of records) {
-    batch.push(r);
-    if (batch.length >= size) {
-      yield batch;
-      batch = [];
-    }
-  }
-  if (batch.length) yield batch;
-}
-
 const REQUIRED = ['timestamp', 'org', 'product', 'value'] as const;
 
-async function* readDelimited(input: Readable, delimiter: string): AsyncIterable<ReadRecord> {
-  const skipped: ReadRecord[] = [];
-  const parser = input.pipe(
-    parse({
-      delimiter,
-      bom: true,
-      quote: delimiter === ',' ? '"' : false,
-      raw: true,
-      info: true,
-      relax_column_count: true,
-      skip_empty_lines: true,
-      skip_records_with_error: true,
-      on_skip: (err: { lines?: number; message: string } | undefined, raw?: string) => {
-        skipped.push({
-          line: err?.lines ?? 0,
-          raw: raw ?? '',
-          malformed: err?.message ?? 'unparseable record',
-        });
-      },
-    }),
-  );
+function delimited(delimiter: ',' | '\t'): Stage {
+  const parser = new DelimitedParser(delimiter);
   let columns: Map<string, number> | undefined;
   let width = 0;
-  for await (const item of parser as AsyncIterable<{
-    record: string[];
-    raw: string;
-    info: { lines: number };
-  }>) {
-    while (skipped.length) yield skipped.shift() as ReadRecord;
-    const { record, info } = item;
-    const raw = item.raw.replace(/\r?\n$/, '');
-    if (!columns) {
-      columns = new Map(record.map((h, i) => [h.trim().toLowerCase(), i]));
-      width = record.length;
-      const missing = REQUIRED.filter((c) => !columns?.has(c));
-      if (missing.length) {
-        throw new OrgtallyError(
-          ErrorType.UnreadableInput,
-          `the header row lacks column(s) ${missing.join(', ')}; found: ${record.join(', ')}`,
-        );
+  const parsed: DelimitedRecord[] = [];
+  return (lines, last) => {
+    for (const l of lines) parser.feed(l, parsed);
+    if (last) parser.end(parsed);
+    const out: ReadRecord[] = [];
+    for (const r of parsed) {
+      if (!columns) {
+        if ('malformed' in r) {
+          throw new OrgtallyError(
+            ErrorType.UnreadableInput,
+            `the header row (line ${r.line}) cannot be read: ${r.malformed}`,
+          );
+        }
+        columns = new Map(r.fields.map((h, i) => [h.trim().toLowerCase(), i]));
+        width = r.fields.length;
+        const missing = REQUIRED.filter((c) => !columns?.has(c));
+        if (missing.length) {
+          throw new OrgtallyError(
+            ErrorType.UnreadableInput,
+            `the header row (line ${r.line}) lacks column(s) ${missing.join(', ')}; found: ${r.fields.join(', ')}`,
+          );
+        }
+        continue;
       }
-      continue;
+      if ('malformed' in r) out.push(r);
+      else if (r.fields.length !== width)
+        out.push({
+          line: r.line,
+          raw: r.raw,
+          malformed: `expected ${width} columns, found ${r.fields.length}`,
+        });
+      else {
+        const f = r.fields;
+        const col = (name: string) => {
+          const i = columns?.get(name);
+          return i === undefined ? undefined : f[i];
+        };
+        out.push({
+          line: r.line,
+          raw: r.raw,
+          record: {
+            timestamp: col('timestamp'),
+            org: col('org'),
+            product: col('product'),
+            value: col('value'),
+            tags: col('tags'),
+          },
+        });
+      }
     }
-    if (record.length !== width) {
-      yield { line: info.lines, raw, malformed: `expected ${width} columns, found ${record.length}` };
-      continue;
-    }
-    const col = (name: string) => {
-      const i = columns?.get(name);
-      return i === undefined ? undefined : record[i];
-    };
-    yield {
-      line: info.lines,
-      raw,
-      record: {
-        timestamp: col('timestamp'),
-        org: col('org'),
-        product: col('product'),
-        value: col('value'),
-        tags: col('tags'),
-      },
-    };
-  }
-  // An empty file has no header and no records: zero records read, which is not an error.
-  while (skipped.length) yield skipped.shift() as ReadRecord;
+    parsed.length = 0;
+    // An empty file has no header and no records: zero records read, which is not an error.
+    return out;
+  };
 }

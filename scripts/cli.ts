@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { terminalSafe } from './lib/output';
 import { registerAccount } from './commands/account';
 import { registerBackfill } from './commands/backfill';
 import { registerAlerts } from './commands/alerts';
@@ -32,7 +33,7 @@ for (const register of [
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   const e = err as Error;
-  console.error(`orgtally: ${e.message}`);
+  console.error(`orgtally: ${terminalSafe(e.message)}`);
   if (process.env.ORGTALLY_DEBUG) console.error(e);
   process.exit(1);
 });

@@ -39,33 +39,6 @@ export function asOfFrom(option: string | undefined): number {
   return ms;
 }
 
-/** Prints rows as an aligned text table. */
-export function table(rows: Record<string, unknown>[], columns?: string[]): string {
-  if (!rows.length) return '(none)';
-  const cols = columns ?? Object.keys(rows[0] as object);
-  const cells = rows.map((r) => cols.map((c) => String(r[c] ?? '')));
-  const widths = cols.map((c, i) => Math.max(c.length, ...cells.map((r) => (r[i] as string).length)));
-  const line = (vals: string[]) =>
-    vals
-      .map((v, i) => v.padEnd(widths[i] as number))
-      .join('  ')
-      .trimEnd();
-  return [line(cols), line(widths.map((w) => '-'.repeat(w))), ...cells.map(line)].join('\n');
-}
-
-/** Rows as JSON lines (`--json`), or as a table of the view of each row. */
-export function printRows<T>(
-  rows: readonly T[],
-  json: boolean | undefined,
-  view: (r: T) => Record<string, unknown>,
-): void {
-  if (json) {
-    for (const r of rows) console.log(JSON.stringify(r));
-    return;
-  }
-  console.log(table(rows.map(view)));
-}
-
 /** A Temporal client for one command (TEMPORAL_ADDRESS or the local stack), closed after. */
 export async function withClient<T>(fn: (client: Client, config: Config) => Promise<T>): Promise<T> {
   const config = loadConfig();

@@ -5,7 +5,7 @@ import { applyAccountSpec } from '../db/accounts';
 import { ensureDatabase, migrateLatest } from '../db/migrate';
 import { validateSpec } from '../domain/spec';
 import { DAY_MS, HOUR_MS, isoHour } from '../domain/time';
-import { loadConfig, PROJECT_ROOT } from '../infra/config';
+import { loadConfig, PROJECT_ROOT, redactUrl } from '../infra/config';
 import { createDb } from '../infra/db';
 import { resolveEndpoints, stackDown, stackStatus, stackUp } from '../infra/stack';
 import type { Client } from '@temporalio/client';
@@ -13,7 +13,8 @@ import type { Knex } from 'knex';
 import { connectClient, workflowIds } from '../infra/temporal';
 import { createWorker } from '../worker/worker';
 import type { IngestDropFolderResult } from '../workflows/ingest-drop-folder';
-import { startOrAttach, table } from './context';
+import { startOrAttach } from './context';
+import { table } from './lib/output';
 import {
   badFeedLines,
   SAMPLE_ANOMALIES,
@@ -190,14 +191,22 @@ async function ingestPhase(client: Client, taskQueue: string, asOfMs: number): P
               quarantined: f.quarantined,
               note: f.duplicate_batch ? 'already ingested: nothing changed' : '',
             }
-          : { file: f.name, note: f.outcome === 'failed' ? `failed: ${f.error}` : 'moved by another run' },
+          : {
+              file: f.name,
+              note:
+                f.outcome === 'failed'
+                  ? `failed: ${f.error}`
+                  : f.outcome === 'left'
+                    ? `left for the next run: ${f.error}`
+                    : 'moved by another run',
+            },
       ),
       ['file', 'read', 'accepted', 'quarantined', 'note'],
     ),
   );
   log(
     `this run: ${result.accepted.toLocaleString('en-US')} accepted, ${result.quarantined} quarantined, ` +
-      `${result.duplicates} duplicate file(s), ${result.failed} failed (${Math.round(result.accepted / secs).toLocaleString('en-US')} records/s)`,
+      `${result.duplicates} duplicate file(s), ${result.failed} failed, ${result.left} left (${Math.round(result.accepted / secs).toLocaleString('en-US')} records/s)`,
   );
   return workflowId;
 }
@@ -614,7 +623,8 @@ async function summary(
       (o.sink
         ? `${o.mailDir} (${count(o.mailDir, '.eml')} .eml): this run ${financeMails} finance, ` +
           `${received.length - financeMails} alert message(s)`
-        : `sent to ${o.smtpUrl}`) + `; the ledger: ${ledgerText || 'no mail'} (\`${cli} deliveries list\`)`,
+        : `sent to ${redactUrl(o.smtpUrl)}`) +
+        `; the ledger: ${ledgerText || 'no mail'} (\`${cli} deliveries list\`)`,
     ],
     [
       'Temporal Web UI',

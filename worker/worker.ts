@@ -30,6 +30,7 @@ export async function createWorker(opts: {
       dropDir: config.dropDir,
       outputDir: config.outputDir,
       retentionDays: config.retentionDays,
+      fileModes: config.fileModes,
       smtpUrl: opts.smtpUrl ?? config.smtpUrl,
       mailFrom: config.mailFrom,
       send: opts.send,

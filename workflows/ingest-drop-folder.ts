@@ -1,4 +1,4 @@
-import { proxyActivities, workflowInfo } from '@temporalio/workflow';
+import { ActivityFailure, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { Activities, DropFileResult } from '../activities';
 import { NON_RETRYABLE } from '../domain/errors';
 
@@ -7,21 +7,14 @@ const { listDropFolder } = proxyActivities<Activities>({
   retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 10 },
 });
 
-// Ingest streams a whole file inside one transaction: long timeout, heartbeats to notice a dead worker early.
-const { ingestDropFile } = proxyActivities<Activities>({
-  startToCloseTimeout: '2 hours',
-  heartbeatTimeout: '1 minute',
-  retry: {
-    initialInterval: '5 seconds',
-    maximumInterval: '5 minutes',
-    maximumAttempts: 20,
-    nonRetryableErrorTypes: NON_RETRYABLE,
-  },
-});
+/** After this many files in a row could not be loaded, the rest wait for the next run (the database is away). */
+const GIVE_UP_AFTER = 3;
 
 export interface IngestDropFolderInput {
   /** ISO instant the run computes for; default: the run's start time (set by the schedule or the script). */
   asOf?: string;
+  /** How a file whose load failed for a reason that may pass is retried; default 6 attempts, 5 s doubling to 1 min. */
+  retry?: { maximumAttempts: number; initialIntervalMs: number };
 }
 
 export interface IngestDropFolderResult {
@@ -31,14 +24,48 @@ export interface IngestDropFolderResult {
   quarantined: number;
   duplicates: number;
   failed: number;
+  /** Files left in the folder for the next run (not loaded for a reason that may pass). */
+  left: number;
 }
 
 /** Ingests every file waiting in the drop folder, one after another (each file is one transaction). */
 export async function ingestDropFolder(input: IngestDropFolderInput = {}): Promise<IngestDropFolderResult> {
   const asOfMs = input.asOf !== undefined ? Date.parse(input.asOf) : workflowInfo().runStartTime.getTime();
+  // Ingest streams a whole file inside one transaction: long timeout, heartbeats to notice a dead worker early.
+  // A file's own problems never come back as failures (the activity moves it to failed/); what is retried here
+  // is the infrastructure (database unreachable), for a few minutes, before the file is left for the next run.
+  const { ingestDropFile } = proxyActivities<Activities>({
+    startToCloseTimeout: '2 hours',
+    heartbeatTimeout: '1 minute',
+    retry: {
+      initialInterval: input.retry?.initialIntervalMs ?? 5_000,
+      maximumInterval: '1 minute',
+      maximumAttempts: input.retry?.maximumAttempts ?? 6,
+      nonRetryableErrorTypes: NON_RETRYABLE,
+    },
+  });
   const names = await listDropFolder();
   const files: DropFileResult[] = [];
-  for (const name of names) files.push(await ingestDropFile({ name, asOfMs }));
+  let inARow = 0;
+  for (const name of names) {
+    if (inARow >= GIVE_UP_AFTER) {
+      files.push({
+        name,
+        outcome: 'left',
+        error: `not tried: the ${GIVE_UP_AFTER} files before it could not be loaded`,
+      });
+      continue;
+    }
+    try {
+      files.push(await ingestDropFile({ name, asOfMs }));
+      inARow = 0;
+    } catch (err) {
+      // One file that cannot be loaded never stops the files after it.
+      if (!(err instanceof ActivityFailure)) throw err;
+      files.push({ name, outcome: 'left', error: err.cause?.message ?? err.message });
+      inARow++;
+    }
+  }
   const processed = files.flatMap((f) => (f.outcome === 'processed' ? [f] : []));
   return {
     asOf: new Date(asOfMs).toISOString(),
@@ -47,5 +74,6 @@ export async function ingestDropFolder(input: IngestDropFolderInput = {}): Promi
     quarantined: processed.reduce((n, f) => n + (f.duplicate_batch ? 0 : f.quarantined), 0),
     duplicates: processed.filter((f) => f.duplicate_batch).length,
     failed: files.filter((f) => f.outcome === 'failed').length,
+    left: files.filter((f) => f.outcome === 'left').length,
   };
 }

@@ -9,7 +9,7 @@ export function registerAccount(program: Command): void {
   account
     .command('apply <spec>')
     .description('make the account match a JSON spec (idempotent; prints exactly what changed)')
-    .option('--dry-run', 'validate only; write nothing')
+    .option('--dry-run', 'check everything and list what would change; write nothing')
     .action(async (file: string, opts: { dryRun?: boolean }) => {
       let json: unknown;
       try {
@@ -24,12 +24,12 @@ export function registerAccount(program: Command): void {
         process.exitCode = 1;
         return;
       }
-      if (opts.dryRun) {
-        console.log(`${file}: valid`);
-        return;
-      }
-      const result = await withDb((db) => applyAccountSpec(db, v.spec, { asOfMs: Date.now() }));
+      const result = await withDb((db) =>
+        applyAccountSpec(db, v.spec, { asOfMs: Date.now(), dryRun: opts.dryRun }),
+      );
+      const would = opts.dryRun ? ' (dry run: would change, nothing written)' : '';
       if (!result.changes.length) console.log(`account ${result.accountId}: no changes`);
+      else if (would) console.log(`${file}: valid${would}`);
       for (const c of result.changes) console.log(c);
     });
 }

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { alertHistory, listAlertStates } from '../../db/alerts';
-import { printRows, withDb } from '../context';
+import { withDb } from '../context';
+import { printRows } from '../lib/output';
 import { requireAccount } from './estimates';
 
 const iso = (d: Date | string | null) => (d === null ? '' : new Date(d).toISOString());

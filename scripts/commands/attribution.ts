@@ -8,7 +8,8 @@ import { createDb } from '../../infra/db';
 import { resolveEndpoints } from '../../infra/stack';
 import { connectClient, workflowIds } from '../../infra/temporal';
 import type { DailyAttributionResult } from '../../workflows/daily-attribution';
-import { log, startOrAttach, table, withDb } from '../context';
+import { log, startOrAttach, withDb } from '../context';
+import { table, tsvLine } from '../lib/output';
 
 /** Starts (or attaches to) dailyAttribution for each day; with `wait`, at most `concurrency` at once. */
 export async function runAttribution(
@@ -111,14 +112,14 @@ export function registerAttribution(run: Command, report: Command): void {
         console.log(`usage_type\t${dailyHeader(res.tagKeys)}`);
         for (const r of res.rows) {
           console.log(
-            [
+            tsvLine([
               r.usage_type,
               r.public_id,
               r.org_name,
               r.hour,
               ...r.cells.map((c) => c ?? ''),
               r.total_usage,
-            ].join('\t'),
+            ]),
           );
         }
       } else {

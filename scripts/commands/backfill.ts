@@ -9,7 +9,8 @@ import {
   type BackfillStep,
 } from '../../workflows/backfill';
 import { renderProgress } from '../lib/progress';
-import { log, startOrAttach, table, withClient, withDb } from '../context';
+import { log, startOrAttach, withClient, withDb } from '../context';
+import { table } from '../lib/output';
 
 const DAY = /^\d{4}-\d{2}-\d{2}$/;
 

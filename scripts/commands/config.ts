@@ -23,6 +23,8 @@ export function registerConfig(program: Command): void {
         DROP_DIR: c.dropDir,
         ORGTALLY_HOME: c.homeDir,
         INGEST_RETENTION_DAYS: c.retentionDays,
+        OUTPUT_FILE_MODE: `0${c.fileModes.file.toString(8)}`,
+        OUTPUT_DIR_MODE: `0${c.fileModes.dir.toString(8)}`,
       };
       for (const [k, v] of Object.entries(shown)) console.log(`${k.padEnd(22)} ${v}`);
       console.log('configuration OK');

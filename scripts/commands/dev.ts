@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { loadConfig } from '../../infra/config';
+import { loadConfig, redactUrl } from '../../infra/config';
 import { ensureDatabase, migrateLatest } from '../../db/migrate';
 import { createDb } from '../../infra/db';
 import { stackDown, stackStatus, stackUp } from '../../infra/stack';
@@ -52,7 +52,7 @@ function printStatus(): void {
   const pg = config.databaseUrl
     ? 'DATABASE_URL (external)'
     : s.postgres
-      ? `running, ${s.state?.postgres?.url}`
+      ? `running, ${redactUrl(s.state?.postgres?.url)}`
       : 'stopped';
   const tp = config.temporalAddress
     ? `TEMPORAL_ADDRESS ${config.temporalAddress} (external)`

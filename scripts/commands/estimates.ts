@@ -5,8 +5,9 @@ import { isMonth } from '../../domain/month-end';
 import { HOUR_MS, isoHour } from '../../domain/time';
 import { workflowIds } from '../../infra/temporal';
 import type { UsageEstimatesResult } from '../../workflows/usage-estimates';
-import { asOfFrom, log, startOrAttach, table, withClient, withDb } from '../context';
-import { printCsv } from './month-end';
+import { asOfFrom, log, startOrAttach, withClient, withDb } from '../context';
+import { table } from '../lib/output';
+import { printCsv } from '../lib/output';
 
 const FORMATS = ['table', 'json', 'csv'] as const;
 const ROWS = ['totals', 'by_org'] as const;

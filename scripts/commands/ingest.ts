@@ -3,6 +3,7 @@ import { ingestFile } from '../../activities/ingest-file';
 import type { IngestResult } from '../../db/ingest';
 import { formatFromName, type InputFormat } from '../../infra/record-readers';
 import { asOfFrom, withDb } from '../context';
+import { terminalSafe } from '../lib/output';
 
 function describe(r: IngestResult): string {
   if (r.duplicate_batch) {
@@ -53,7 +54,7 @@ export function registerIngest(program: Command): void {
               batchId: opts.batchId,
               replace: opts.replace,
             });
-            console.log(opts.json ? JSON.stringify(r) : describe(r));
+            console.log(opts.json ? JSON.stringify(r) : terminalSafe(describe(r)));
           }
         });
       },

@@ -4,27 +4,11 @@ import { byOrg, byTag, requireVersion, totals } from '../../db/month-end-report'
 import { isMonth } from '../../domain/month-end';
 import { workflowIds } from '../../infra/temporal';
 import type { MonthEndCloseResult } from '../../workflows/month-end-close';
-import { asOfFrom, log, startOrAttach, printRows, table, withClient, withDb } from '../context';
+import { asOfFrom, log, startOrAttach, withClient, withDb } from '../context';
+import { printCsv, printRows, table } from '../lib/output';
 
 const ROWS = ['totals', 'by_org', 'by_tag'] as const;
 type RowsName = (typeof ROWS)[number];
-
-/** RFC 4180: quote a field that holds a comma, quote or line break. */
-export function csvLine(values: readonly unknown[]): string {
-  return values
-    .map((v) => {
-      const s = v === null || v === undefined ? '' : String(v);
-      return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-    })
-    .join(',');
-}
-
-/** Rows as CSV on stdout: a header from the first row's keys, one line per row. */
-export function printCsv(rows: readonly Record<string, unknown>[]): void {
-  const cols = Object.keys(rows[0] ?? {});
-  console.log(csvLine(cols));
-  for (const r of rows) console.log(csvLine(cols.map((c) => r[c])));
-}
 
 function checkMonth(month: string): void {
   if (!isMonth(month)) throw new Error(`--month "${month}" is not YYYY-MM`);
@@ -140,7 +124,7 @@ export function registerMonthEnd(run: Command, report: Command, program: Command
     .option('--limit <n>', 'at most n rows', '50')
     .option('--json', 'JSON lines')
     .action(async (o: { account?: string; status?: string; limit: string; json?: boolean }) => {
-      if (o.status && !['pending', 'sent', 'failed'].includes(o.status))
+      if (o.status && !['pending', 'sending', 'sent', 'failed'].includes(o.status))
         throw new Error('--status must be pending, sent or failed');
       const rows = await withDb((db) =>
         listDeliveries(db, {

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { listQuarantine } from '../../db/quarantine';
-import { table, withDb } from '../context';
+import { withDb } from '../context';
+import { table } from '../lib/output';
 
 export function registerQuarantine(program: Command): void {
   program

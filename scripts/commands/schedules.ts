@@ -8,7 +8,8 @@ import {
   triggerSchedule,
   type ScheduleTarget,
 } from '../../infra/schedules';
-import { log, printRows, withClient, withDb } from '../context';
+import { log, withClient, withDb } from '../context';
+import { printRows } from '../lib/output';
 
 /** Without milliseconds, and without seconds when zero: `2026-12-04T01:00Z`, `2026-11-29T05:00:12Z`. */
 const short = (iso: string) => iso.replace(/\.\d{3}Z$/, 'Z').replace(/:00Z$/, 'Z');

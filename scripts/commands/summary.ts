@@ -4,8 +4,9 @@ import { monthToDate } from '../../db/month-end';
 import { isMonth } from '../../domain/month-end';
 import type { View } from '../../domain/trends';
 import { summarizeOrgs, type SummaryOrgInput, type SummaryTotal } from '../../domain/usage-summary';
-import { asOfFrom, log, table, withDb } from '../context';
-import { printCsv } from './month-end';
+import { asOfFrom, log, withDb } from '../context';
+import { table } from '../lib/output';
+import { printCsv } from '../lib/output';
 
 export function registerSummary(report: Command): void {
   report

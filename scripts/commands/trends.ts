@@ -3,8 +3,9 @@ import { storedTrends, type StoredTrend } from '../../db/trends';
 import { isMonth } from '../../domain/month-end';
 import { sparkline, type View } from '../../domain/trends';
 import { workflowIds } from '../../infra/temporal';
-import { log, startOrAttach, table, withClient, withDb } from '../context';
-import { csvLine } from './month-end';
+import { log, startOrAttach, withClient, withDb } from '../context';
+import { table } from '../lib/output';
+import { csvLine } from '../lib/output';
 
 const change = (kind: string, abs: string | null, pct: string | null) =>
   kind === 'absent'

@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import { applyAccountSpec } from '../../db/accounts';
-import { ingestBatch } from '../../db/ingest';
+import { ingestStream } from '../../activities/ingest-file';
 import { Readable } from 'node:stream';
 import { cloneTestDatabase } from '../support/db';
 import { count, exampleSpecJson, parseSpec, rec, TEST_AS_OF } from '../support/fixtures';
@@ -86,7 +86,7 @@ describe('orgtally account apply', () => {
   });
 
   it('refuses to drop an org that has usage, and then writes nothing at all', async () => {
-    await ingestBatch(db, {
+    await ingestStream(db, {
       source: 'usage.ndjson',
       stream: Readable.from([`${rec('2026-11-01T10:00:00Z', 'client-d', 'infra_hosts', 2)}\n`]),
       format: 'ndjson',
@@ -117,5 +117,48 @@ describe('orgtally account apply', () => {
       /org "client-a" already belongs to account "acme"/,
     );
     expect(await count(db, 'accounts')).toBe(before);
+  });
+});
+
+describe('account apply: time zones in the terms Postgres uses them', () => {
+  const withZone = (tz: string) => {
+    const spec = exampleSpecJson() as Json;
+    spec.account = { ...spec.account, id: 'tz', timezone: tz };
+    spec.orgs = [{ id: 'tz', name: 'TZ' }];
+    spec.alerts = [];
+    spec.commitments = [];
+    return parseSpec(spec);
+  };
+
+  it('a zone ICU knows but Postgres does not is refused, and nothing is written', async () => {
+    // US/Pacific-New was removed from the tz database in 2020; Node's ICU still accepts it.
+    await expect(applyAccountSpec(db, withZone('US/Pacific-New'), { asOfMs: TEST_AS_OF })).rejects.toThrow(
+      /\$\.account\.timezone: "US\/Pacific-New" is not a time zone this Postgres knows/,
+    );
+    expect(await db('accounts').where({ id: 'tz' }).first()).toBeUndefined();
+  });
+
+  it('abbreviations are refused (IST is India to ICU, Israel to Postgres); a wrong case is named', async () => {
+    for (const tz of ['IST', 'PST', 'CST', 'BST', 'EST']) {
+      await expect(applyAccountSpec(db, withZone(tz), { asOfMs: TEST_AS_OF })).rejects.toThrow(
+        /is an abbreviation, which Postgres and ICU read as different zones/,
+      );
+    }
+    await expect(applyAccountSpec(db, withZone('europe/paris'), { asOfMs: TEST_AS_OF })).rejects.toThrow(
+      /did you mean "Europe\/Paris"/,
+    );
+    const ok = await applyAccountSpec(db, withZone('America/New_York'), { asOfMs: TEST_AS_OF });
+    expect(ok.changes).toContain('account tz: created');
+  });
+
+  it('--dry-run makes every check, lists the changes and writes nothing', async () => {
+    const spec = withZone('Asia/Kolkata');
+    const before = await db('accounts').where({ id: 'tz' }).first('timezone');
+    const r = await applyAccountSpec(db, spec, { asOfMs: TEST_AS_OF, dryRun: true });
+    expect(r.changes).toEqual(['account tz: updated']);
+    expect(await db('accounts').where({ id: 'tz' }).first('timezone')).toEqual(before);
+    await expect(applyAccountSpec(db, withZone('IST'), { asOfMs: TEST_AS_OF, dryRun: true })).rejects.toThrow(
+      /abbreviation/,
+    );
   });
 });

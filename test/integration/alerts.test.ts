@@ -3,7 +3,7 @@ import { Readable } from 'node:stream';
 import { applyAccountSpec } from '../../db/accounts';
 import { alertHistory, evaluateAlerts, listAlertStates } from '../../db/alerts';
 import { refreshRollup } from '../../db/estimates';
-import { ingestBatch } from '../../db/ingest';
+import { ingestStream } from '../../activities/ingest-file';
 import { HOUR_MS, isoHour } from '../../domain/time';
 import { cloneTestDatabase } from '../support/db';
 import { exampleSpecJson, parseSpec, rec, TEST_AS_OF } from '../support/fixtures';
@@ -75,7 +75,7 @@ function lines(): string[] {
 }
 
 async function ingest(source: string, l: string[], replace = false) {
-  const r = await ingestBatch(db, {
+  const r = await ingestStream(db, {
     source,
     stream: Readable.from(l.map((x) => `${x}\n`)),
     format: 'ndjson',

@@ -4,7 +4,7 @@ import { Readable } from 'node:stream';
 import { applyAccountSpec } from '../../db/accounts';
 import { attributeDay, pendingDays } from '../../db/attribution';
 import { exportDay, reconcileDay } from '../../db/attribution-files';
-import { ingestBatch } from '../../db/ingest';
+import { ingestStream } from '../../activities/ingest-file';
 import { cellsFor } from '../../domain/attribution';
 import { ErrorType } from '../../domain/errors';
 import { normalizeTagSet } from '../../domain/tags';
@@ -18,7 +18,7 @@ beforeAll(async () => ({ db, drop } = await cloneTestDatabase()));
 afterAll(async () => drop());
 
 const ingestLines = (lines: string[], opts: { replace?: boolean } = {}) =>
-  ingestBatch(db, {
+  ingestStream(db, {
     source: 'test.ndjson',
     stream: Readable.from([lines.map((l) => `${l}\n`).join('')]),
     format: 'ndjson',

@@ -8,7 +8,7 @@ import { Readable } from 'node:stream';
 import { alertHistory, evaluateAlerts } from '../../db/alerts';
 import { attributeDay } from '../../db/attribution';
 import { computeEstimates, estimateErrors, refreshRollup } from '../../db/estimates';
-import { ingestBatch } from '../../db/ingest';
+import { ingestStream } from '../../activities/ingest-file';
 import { closeMonth, monthDays } from '../../db/month-end';
 import { PROJECT_ROOT } from '../../infra/config';
 import { startMailSink } from '../../infra/mail-sink';
@@ -87,7 +87,7 @@ describe('orgtally report estimates / alerts', () => {
           if (r.org !== 'client-c' || Date.parse(r.timestamp) < stop) yield `${JSON.stringify(r)}\n`;
       })(),
     );
-    const res = await ingestBatch(db, {
+    const res = await ingestStream(db, {
       source: 'november.ndjson',
       stream: lines,
       format: 'ndjson',

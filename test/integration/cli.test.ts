@@ -108,4 +108,50 @@ describe('the orgtally CLI', () => {
     const deliveries = orgtally('deliveries', 'list', '--json');
     expect([deliveries.status, deliveries.stdout]).toEqual([0, '']);
   });
+
+  it('ingested text never reaches the terminal as escape sequences', () => {
+    const dir = tempDir('cli-esc');
+    const file = writeFile(dir, 'esc.ndjson', [
+      rec('2026-11-20T10:00:00Z', '\u001b]0;pwned\u0007\u001b[2J', 'infra_hosts', 1),
+    ]);
+    expect(orgtally('ingest', file, '--as-of', '2026-11-28T00:00:00Z').status).toBe(0);
+    const listed = orgtally('quarantine', 'list', '--file', file);
+    expect(listed.status).toBe(0);
+    expect(listed.stdout).toContain('unknown_org');
+    // eslint-disable-next-line no-control-regex
+    expect(listed.stdout).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/);
+    expect(listed.stdout).toContain('\uFFFD]0;pwned');
+  });
+
+  it('a file that cannot be loaded: exit 1 naming the file and the line', async () => {
+    const dir = tempDir('cli-fail');
+    const file = writeFile(dir, 'refused.ndjson', [
+      rec('2026-11-20T10:00:00Z', 'client-a', 'infra_hosts', 1),
+      rec('2026-11-20T11:00:00Z', 'client-a', 'infra_hosts', 13),
+    ]);
+    await db.raw('ALTER TABLE usage_facts ADD CONSTRAINT cli_no_thirteen CHECK (value <> 13)');
+    try {
+      const r = orgtally('ingest', file, '--as-of', '2026-11-28T00:00:00Z');
+      expect(r.status).toBe(1);
+      expect(r.stderr).toMatch(/refused\.ndjson: the load failed at or before line 2: .*cli_no_thirteen/);
+      expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace
+    } finally {
+      await db.raw('ALTER TABLE usage_facts DROP CONSTRAINT cli_no_thirteen');
+    }
+  });
+
+  it('config check hides every secret of a URL', () => {
+    const r = spawnSync(process.execPath, [path.join(PROJECT_ROOT, 'bin', 'orgtally'), 'config', 'check'], {
+      env: {
+        ...process.env,
+        DATABASE_URL:
+          'postgres://app:s3cret@db.example:5432/orgtally?password=hunter2&sslpassword=k3y&sslmode=require',
+        SMTP_URL: 'smtp://mailer:pa55@smtp.example:587?token=t0k',
+      },
+      encoding: 'utf8',
+    });
+    expect(r.status).toBe(0);
+    for (const secret of ['s3cret', 'hunter2', 'k3y', 'pa55', 't0k']) expect(r.stdout).not.toContain(secret);
+    expect(r.stdout).toContain('sslmode=require');
+  });
 });

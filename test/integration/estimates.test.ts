@@ -3,7 +3,7 @@ import { Readable } from 'node:stream';
 import { applyAccountSpec } from '../../db/accounts';
 import { attributeDay } from '../../db/attribution';
 import { computeEstimates, estimateErrors, estimateReport, refreshRollup } from '../../db/estimates';
-import { ingestBatch } from '../../db/ingest';
+import { ingestStream } from '../../activities/ingest-file';
 import { closeMonth, monthDays, monthToDate } from '../../db/month-end';
 import { dec, divRound, mul, sub, text } from '../../domain/exact';
 import { sampleUsage } from '../../scripts/lib/sample-data';
@@ -21,7 +21,7 @@ const MARCH_START = Date.parse('2026-03-01T05:00:00Z');
 const MARCH_END = Date.parse('2026-04-01T04:00:00Z');
 
 async function ingest(source: string, lines: string[], replace = false) {
-  return ingestBatch(db, {
+  return ingestStream(db, {
     source,
     stream: Readable.from(lines.map((l) => `${l}\n`)),
     format: 'ndjson',

@@ -214,7 +214,7 @@ describe('ingest', () => {
     const noHeader = writeFile(dir, 'noheader.csv', [`${H},client-a,apm_hosts,2,`]);
     await expect(ingest(noHeader)).rejects.toMatchObject({
       type: ErrorType.UnreadableInput,
-      message: expect.stringMatching(/header row lacks column/),
+      message: expect.stringMatching(/header row \(line 1\) lacks column/),
     });
     expect([
       await count(db, 'ingest_batches'),

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { PROJECT_ROOT } from '../../infra/config';
 import { Readable } from 'node:stream';
 import { attributeDay } from '../../db/attribution';
-import { ingestBatch } from '../../db/ingest';
+import { ingestStream } from '../../activities/ingest-file';
 import { closeMonth, monthDays, monthToDate } from '../../db/month-end';
 import { computeTrends, storedTrends } from '../../db/trends';
 import { add, dec, sub, text } from '../../domain/exact';
@@ -82,7 +82,7 @@ describe('six months of generated usage through attribution and month-end', () =
           for (const r of sampleUsage({ fromMs, toMs: next.getTime() })) yield `${JSON.stringify(r)}\n`;
         })(),
       );
-      const res = await ingestBatch(db, {
+      const res = await ingestStream(db, {
         source: `usage_${month}.ndjson`,
         stream: lines,
         format: 'ndjson',

@@ -2,7 +2,7 @@ import type { Knex } from 'knex';
 import { Readable } from 'node:stream';
 import { applyAccountSpec } from '../../db/accounts';
 import { attributeDay } from '../../db/attribution';
-import { ingestBatch } from '../../db/ingest';
+import { ingestStream } from '../../activities/ingest-file';
 import { closeMonth, monthDays } from '../../db/month-end';
 import { cellsFor } from '../../domain/attribution';
 import { canonicalDecimal } from '../../domain/decimal';
@@ -20,7 +20,7 @@ afterAll(async () => drop());
 const AFTER = '2026-11-28T00:00:00Z'; // every test month is long past its lateness window
 
 async function ingest(lines: string[]) {
-  const r = await ingestBatch(db, {
+  const r = await ingestStream(db, {
     source: 'month-end.ndjson',
     stream: Readable.from([lines.map((l) => `${l}\n`).join('')]),
     format: 'ndjson',

@@ -34,22 +34,28 @@ describe('parseNonNegativeDecimal: strings', () => {
     expect(parseNonNegativeDecimal('12.50')).toEqual(ok('12.50'));
     expect(parseNonNegativeDecimal('0.1')).toEqual(ok('0.1'));
     expect(parseNonNegativeDecimal('.5')).toEqual(ok('.5'));
-    expect(parseNonNegativeDecimal('0.30000000000000000001')).toEqual(ok('0.30000000000000000001'));
+    expect(parseNonNegativeDecimal('0.000000000001')).toEqual(ok('0.000000000001'));
+    expect(parseNonNegativeDecimal('999999999999999999.999999999999')).toEqual(
+      ok('999999999999999999.999999999999'),
+    );
   });
 
   it('trims whitespace', () => {
     expect(parseNonNegativeDecimal('  7.25 ')).toEqual(ok('7.25'));
   });
 
-  it('accepts exponents', () => {
-    expect(parseNonNegativeDecimal('1e3')).toEqual(ok('1e3'));
-    expect(parseNonNegativeDecimal('1.5E-2')).toEqual(ok('1.5E-2'));
-    expect(parseNonNegativeDecimal('2e+4')).toEqual(ok('2e+4'));
+  it('accepts exponents, as plain text', () => {
+    expect(parseNonNegativeDecimal('1e3')).toEqual(ok('1000'));
+    expect(parseNonNegativeDecimal('1.5E-2')).toEqual(ok('0.015'));
+    expect(parseNonNegativeDecimal('2e+4')).toEqual(ok('20000'));
+    expect(parseNonNegativeDecimal('12.50e1')).toEqual(ok('125'));
+    expect(parseNonNegativeDecimal('0e9')).toEqual(ok('0'));
+    expect(parseNonNegativeDecimal(1.5e-7)).toEqual(ok('0.00000015'));
   });
 
   it('drops a leading +', () => {
     expect(parseNonNegativeDecimal('+3')).toEqual(ok('3'));
-    expect(parseNonNegativeDecimal('+1.5e3')).toEqual(ok('1.5e3'));
+    expect(parseNonNegativeDecimal('+1.5e3')).toEqual(ok('1500'));
   });
 
   it('rejects negative strings', () => {
@@ -144,5 +150,35 @@ describe('canonicalDecimal', () => {
   it('makes values written differently compare equal', () => {
     expect(canonicalDecimal('31.00')).toBe(canonicalDecimal('031'));
     expect(canonicalDecimal('31.00')).not.toBe(canonicalDecimal('31.01'));
+  });
+});
+
+describe('parseNonNegativeDecimal: the billing scale', () => {
+  it('refuses more than 12 decimal places, in any notation (the close could not bill them)', () => {
+    expect(parseNonNegativeDecimal('1e-24')).toEqual({
+      ok: false,
+      detail: 'value "1e-24" has 24 decimal places; at most 12',
+    });
+    expect(parseNonNegativeDecimal(5e-324)).toMatchObject({ ok: false, detail: /324 decimal places/ });
+    expect(parseNonNegativeDecimal('0.0000000000001')).toMatchObject({
+      ok: false,
+      detail: /13 decimal places/,
+    });
+    expect(parseNonNegativeDecimal(0.30000000000000004)).toMatchObject({ ok: false });
+  });
+
+  it('refuses more than 18 digits before the point, with a short message for a huge value', () => {
+    const huge = parseNonNegativeDecimal('9'.repeat(140_000));
+    expect(huge).toMatchObject({ ok: false, detail: /140000 digits before the decimal point; at most 18/ });
+    expect((huge as { detail: string }).detail.length).toBeLessThan(200);
+    expect(parseNonNegativeDecimal('1e19')).toMatchObject({ ok: false, detail: /20 digits/ });
+    expect(parseNonNegativeDecimal(1e21)).toMatchObject({ ok: false });
+    expect(parseNonNegativeDecimal('1e999999')).toMatchObject({ ok: false });
+  });
+
+  it('zeros around the digits do not count; long text is stored canonical', () => {
+    expect(parseNonNegativeDecimal(`${'0'.repeat(30)}1.5${'0'.repeat(30)}`)).toEqual(ok('1.5'));
+    expect(parseNonNegativeDecimal(`0.${'0'.repeat(11)}1${'0'.repeat(100)}`)).toEqual(ok('0.000000000001'));
+    expect(parseNonNegativeDecimal('0.000')).toEqual(ok('0.000'));
   });
 });

@@ -1,4 +1,11 @@
-import { QUARANTINE_REASONS, validateRecord, type Catalog, type RawRecord } from '../../domain/records';
+import {
+  cleanText,
+  createValidator,
+  QUARANTINE_REASONS,
+  validateRecord,
+  type Catalog,
+  type RawRecord,
+} from '../../domain/records';
 
 /** Two accounts: acme (client-a, client-b) and globex (globex-1), each with its own products. */
 const orgs: Record<string, { id: number; accountId: string }> = {
@@ -255,5 +262,26 @@ describe('validateRecord: quarantine reasons', () => {
         window,
       ),
     ).toMatchObject({ reason: 'malformed_tag' });
+  });
+});
+
+describe('createValidator: memoized parsing', () => {
+  it('a tag containing the old cache separator never takes another set’s result', () => {
+    const validate = createValidator(catalog, window);
+    const glued = validate(rec({ tags: ['env:prod\u0001team:x'] }));
+    const pair = validate(rec({ tags: ['env:prod', 'team:x'] }));
+    expect(glued).toMatchObject({ ok: true, tags: ['env:prod_team:x'] });
+    expect(pair).toMatchObject({ ok: true, tags: ['env:prod', 'team:x'] });
+    // and the other way round, with a fresh cache
+    const again = createValidator(catalog, window);
+    expect(again(rec({ tags: ['env:prod', 'team:x'] }))).toMatchObject({ tags: ['env:prod', 'team:x'] });
+    expect(again(rec({ tags: ['env:prod\u0001team:x'] }))).toMatchObject({ tags: ['env:prod_team:x'] });
+  });
+});
+
+describe('cleanText: what quarantine keeps', () => {
+  it('replaces NUL, which Postgres text cannot hold, and caps the length', () => {
+    expect(cleanText('a\u0000b', 10)).toBe('a\uFFFDb');
+    expect(cleanText('x'.repeat(12), 10)).toBe('xxxxxxxxxx… [12 characters in all]');
   });
 });

@@ -441,3 +441,71 @@ describe('validateSpec: decimals given as JSON numbers', () => {
     expect(r.ok ? [] : r.issues).toEqual([]);
   });
 });
+
+describe('validateSpec: checked at the door, in the terms of their use', () => {
+  it('one address per recipient: a list, a display name or spaces are refused', () => {
+    const s = acme();
+    s.finance = {
+      recipients: [
+        'ops,cfo@evil.example',
+        'Ops <ops@acme.example>',
+        'a b@acme.example',
+        'ops@acme.example;x@y',
+      ],
+    };
+    expect(issuesOf(s).map((i) => i.path)).toEqual([
+      '$.finance.recipients[0]',
+      '$.finance.recipients[1]',
+      '$.finance.recipients[2]',
+      '$.finance.recipients[3]',
+    ]);
+    s.finance = { recipients: ['first.last+billing@sub.acme.example', 'ops@localhost'] };
+    expect(validateSpec(s).ok).toBe(true);
+  });
+
+  it('a tag key used for attribution cannot contain "/" (it names a file); "." is fine', () => {
+    const s = acme();
+    s.attribution = { tag_keys: ['kube/namespace', 'kube.namespace'] };
+    expect(issuesOf(s)).toEqual([
+      {
+        path: '$.attribution.tag_keys[0]',
+        message: '"kube/namespace": a tag key used for attribution cannot contain "/"',
+      },
+    ]);
+  });
+
+  it('alert scope tags are read as the hourly evaluation reads them', () => {
+    const s = acme();
+    (s.alerts![1] as Loose).scope = {
+      product: 'logs_ingested_bytes',
+      tags: ['env:prod', ':nokey', '9lives'],
+    };
+    expect(issuesOf(s)).toEqual([
+      { path: '$.alerts[1].scope.tags[1]', message: 'tag ":nokey": tag ":nokey" has no key' },
+      {
+        path: '$.alerts[1].scope.tags[2]',
+        message: 'tag "9lives": tag key "9lives" must start with a letter',
+      },
+    ]);
+  });
+
+  it('lateness is at most 27 days (the close runs by the 28th); durations at most a year', () => {
+    const s = acme();
+    s.account.lateness = '28d';
+    (s.alerts![0] as Loose).renotify = '99999999999999999999h';
+    expect(issuesOf(s).map((i) => i.path)).toEqual(['$.account.lateness', '$.alerts[0].renotify']);
+    s.account.lateness = '27d';
+    (s.alerts![0] as Loose).renotify = '7d';
+    expect(validateSpec(s).ok).toBe(true);
+  });
+
+  it('quantities and prices must fit the billing scale', () => {
+    const s = acme();
+    s.commitments![0]!.quantity = '1'.repeat(30);
+    s.commitments![1]!.committed_price = '0.0000000000001';
+    expect(issuesOf(s).map((i) => i.path)).toEqual([
+      '$.commitments[0].quantity',
+      '$.commitments[1].committed_price',
+    ]);
+  });
+});

@@ -4,7 +4,8 @@ import type { Knex } from 'knex';
 import fs from 'node:fs';
 import path from 'node:path';
 import { ingestFile } from '../../activities/ingest-file';
-import type { IngestDropFolderResult } from '../../workflows/ingest-drop-folder';
+import type { IngestDropFolderInput, IngestDropFolderResult } from '../../workflows/ingest-drop-folder';
+import { createDb } from '../../infra/db';
 import { cloneTestDatabase } from '../support/db';
 import { applyExample, count, factSums, rec, tempDir, TEST_AS_OF, writeFile } from '../support/fixtures';
 import { testClient, testWorker } from '../support/temporal';
@@ -29,13 +30,21 @@ const asOf = new Date(TEST_AS_OF).toISOString();
 const listing = (dir: string) =>
   fs.readdirSync(dir, { recursive: true, withFileTypes: false }).map(String).sort();
 
-async function runDropFolder(dropDir: string, workflowIds: string[]): Promise<IngestDropFolderResult[]> {
-  const { worker, taskQueue, close } = await testWorker(db, { DROP_DIR: dropDir });
+async function runDropFolder(
+  dropDir: string,
+  workflowIds: string[],
+  opts: { db?: Knex; retry?: IngestDropFolderInput['retry'] } = {},
+): Promise<IngestDropFolderResult[]> {
+  const { worker, taskQueue, close } = await testWorker(opts.db ?? db, { DROP_DIR: dropDir });
   try {
     return await worker.runUntil(
       Promise.all(
         workflowIds.map((workflowId) =>
-          client.workflow.execute('ingestDropFolder', { taskQueue, workflowId, args: [{ asOf }] }),
+          client.workflow.execute('ingestDropFolder', {
+            taskQueue,
+            workflowId,
+            args: [{ asOf, ...(opts.retry ? { retry: opts.retry } : {}) }],
+          }),
         ),
       ),
     );
@@ -76,7 +85,7 @@ describe('ingestDropFolder on a real Temporal server', () => {
       'processed/partner.csv',
     ]);
     expect(fs.readFileSync(path.join(dropDir, 'failed/broken.csv.error.txt'), 'utf8')).toMatch(
-      /header row lacks column/,
+      /header row \(line 1\) lacks column/,
     );
     expect(await factSums(db)).toEqual({
       'client-a/infra_hosts/2026-11-20T10': '3',
@@ -91,6 +100,82 @@ describe('ingestDropFolder on a real Temporal server', () => {
         historyToJSON(history),
       );
     }
+  });
+
+  it('a poisoned file is loaded or quarantined record by record and never stops the files after it', async () => {
+    const dropDir = tempDir('drop');
+    // Each line of this file once failed the whole COPY (and so the folder, for every file sorted after it).
+    writeFile(dropDir, 'a-poison.ndjson', [
+      rec(H, 'client-a\u0000', 'infra_hosts', 1),
+      rec(H, 'client-a', 'infra_hosts', '9'.repeat(140_000)),
+      rec(H, 'client-a', 'infra_hosts', '1e-24'),
+      rec(H, 'client-a', 'infra_hosts', 7),
+    ]);
+    writeFile(dropDir, 'b-quotes.csv', [
+      'timestamp,org,product,value,tags',
+      `${H},client-b,infra_hosts,1,te""am:a`,
+      `${H},client-b,infra_hosts,1,te""am:b`,
+      `${H},client-b,infra_hosts,2,team:c`,
+    ]);
+    writeFile(dropDir, 'c-good.ndjson', [rec(H, 'client-c', 'infra_hosts', 5)]);
+    const [result] = await runDropFolder(dropDir, ['test-drop-poison']);
+    expect(result?.files.map((f) => [f.name, f.outcome])).toEqual([
+      ['a-poison.ndjson', 'processed'],
+      ['b-quotes.csv', 'processed'],
+      ['c-good.ndjson', 'processed'],
+    ]);
+    expect(result).toMatchObject({ accepted: 3, quarantined: 5, failed: 0, left: 0 });
+    expect(fs.readdirSync(dropDir)).toEqual(['processed']);
+  });
+
+  it('a file that cannot be loaded goes to failed/ with the file and line; the next one is loaded', async () => {
+    const dropDir = tempDir('drop');
+    writeFile(dropDir, 'a-rejected.ndjson', [
+      rec(H, 'client-a', 'infra_hosts', 1),
+      rec(H, 'client-a', 'infra_hosts', 13),
+    ]);
+    writeFile(dropDir, 'b-fine.ndjson', [rec(H, 'client-b', 'infra_hosts', 2)]);
+    // A deterministic refusal by the database itself (as a constraint violation is): no retry can load it.
+    await db.raw('ALTER TABLE usage_facts ADD CONSTRAINT test_no_thirteen CHECK (value <> 13)');
+    try {
+      const [result] = await runDropFolder(dropDir, ['test-drop-refused']);
+      expect(result?.files.map((f) => [f.name, f.outcome])).toEqual([
+        ['a-rejected.ndjson', 'failed'],
+        ['b-fine.ndjson', 'processed'],
+      ]);
+    } finally {
+      await db.raw('ALTER TABLE usage_facts DROP CONSTRAINT test_no_thirteen');
+    }
+    const reason = fs.readFileSync(path.join(dropDir, 'failed/a-rejected.ndjson.error.txt'), 'utf8');
+    expect(reason).toMatch(
+      /a-rejected\.ndjson: the load failed at or before line 2: .*test_no_thirteen.*SQLSTATE 23514/,
+    );
+    expect(await factSums(db)).toEqual({ 'client-b/infra_hosts/2026-11-20T10': '2' });
+  });
+
+  it('files that cannot be loaded for a passing reason stay for the next run; after three the rest wait', async () => {
+    const dropDir = tempDir('drop');
+    for (const n of ['a', 'b', 'c', 'd'])
+      writeFile(dropDir, `${n}.ndjson`, [rec(H, 'client-a', 'infra_hosts', 1)]);
+    const away = createDb('postgres://postgres@127.0.0.1:9/nowhere', { max: 1 }); // nothing listens on port 9
+    try {
+      const [result] = await runDropFolder(dropDir, ['test-drop-away'], {
+        db: away,
+        retry: { maximumAttempts: 2, initialIntervalMs: 100 },
+      });
+      expect(result?.files.map((f) => [f.name, f.outcome])).toEqual([
+        ['a.ndjson', 'left'],
+        ['b.ndjson', 'left'],
+        ['c.ndjson', 'left'],
+        ['d.ndjson', 'left'],
+      ]);
+      expect(result?.files[0]).toMatchObject({ error: expect.stringMatching(/ECONNREFUSED/) });
+      expect(result?.files[3]).toMatchObject({ error: expect.stringMatching(/^not tried/) });
+      expect(result).toMatchObject({ left: 4, failed: 0 });
+    } finally {
+      await away.destroy();
+    }
+    expect(fs.readdirSync(dropDir).sort()).toEqual(['a.ndjson', 'b.ndjson', 'c.ndjson', 'd.ndjson']);
   });
 
   it('two runs at once load every file once', async () => {
