@@ -37,6 +37,18 @@ const mode = (fallback: number) =>
     return m;
   });
 
+/** "30s", "5m", "1h" → milliseconds. */
+const durationMs = (fallback: number) =>
+  optionalString.transform((v, ctx) => {
+    if (v === undefined) return fallback;
+    const m = /^(\d+)\s*(s|m|h)$/.exec(v);
+    if (!m || Number(m[1]) <= 0) {
+      ctx.addIssue({ code: 'custom', message: `must be a duration such as 30s, 5m or 1h, got "${v}"` });
+      return z.NEVER;
+    }
+    return Number(m[1]) * { s: 1_000, m: 60_000, h: 3_600_000 }[m[2] as 's' | 'm' | 'h'];
+  });
+
 const EnvSchema = z.object({
   DATABASE_URL: urlOf(['postgres', 'postgresql']),
   TEMPORAL_ADDRESS: optionalString.refine(
@@ -52,6 +64,7 @@ const EnvSchema = z.object({
   DROP_DIR: optionalString,
   ORGTALLY_HOME: optionalString,
   INGEST_RETENTION_DAYS: positiveInt(400),
+  WORKER_UNREACHABLE_TIMEOUT: durationMs(5 * 60_000),
   OUTPUT_FILE_MODE: mode(DEFAULT_FILE_MODES.file),
   OUTPUT_DIR_MODE: mode(DEFAULT_FILE_MODES.dir),
 });
@@ -73,6 +86,11 @@ export interface Config {
   readonly toolsDir: string;
   /** Facts older than this many days before "as of" are quarantined as outside retention. */
   readonly retentionDays: number;
+  /**
+   * A worker that cannot reach Temporal for this long exits non-zero (a supervisor restarts it on the right
+   * address) instead of retrying a stale address forever.
+   */
+  readonly workerUnreachableMs: number;
   /** Permissions of the files and folders orgtally writes under OUTPUT_DIR and the drop folder. */
   readonly fileModes: FileModes;
 }
@@ -103,6 +121,7 @@ export function parseConfig(env: NodeJS.ProcessEnv): Config {
     homeDir: path.resolve(PROJECT_ROOT, e.ORGTALLY_HOME ?? '.orgtally'),
     toolsDir: path.resolve(PROJECT_ROOT, '.tools'),
     retentionDays: e.INGEST_RETENTION_DAYS,
+    workerUnreachableMs: e.WORKER_UNREACHABLE_TIMEOUT,
     fileModes: Object.freeze({ file: e.OUTPUT_FILE_MODE, dir: e.OUTPUT_DIR_MODE }),
   });
 }

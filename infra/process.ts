@@ -14,6 +14,16 @@ export function freePort(): Promise<number> {
   });
 }
 
+/** Whether a loopback TCP port can be bound now. */
+export function portFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const srv = net.createServer();
+    srv.unref();
+    srv.once('error', () => resolve(false));
+    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
+  });
+}
+
 export function isAlive(pid: number | undefined): boolean {
   if (!pid) return false;
   try {

@@ -3,13 +3,13 @@ import path from 'node:path';
 import type { Config } from './config';
 import { startEmbeddedPostgres, stopEmbeddedPostgres } from './embedded-postgres';
 import { freePort, isAlive, terminate } from './process';
-import { startTemporalDevServer } from './temporal-dev';
+import { startTemporalDevServer, type DevPorts } from './temporal-dev';
 import { ensureTemporalCli, type Log } from './tools';
 
 /** What `orgtally dev up` started and where, so that every other command finds the same servers. */
 export interface StackState {
   postgres?: { url: string; port: number; baseDir: string };
-  temporal?: { address: string; uiUrl?: string; pid: number; cli: string };
+  temporal?: { address: string; uiUrl?: string; pid: number; cli: string; ports?: DevPorts };
   startedAt: string;
 }
 
@@ -79,6 +79,8 @@ export async function stackUp(config: Config, log: Log, opts: { detached: boolea
           logFile: path.join(config.homeDir, 'temporal.log'),
           detached: opts.detached,
           log,
+          // After a crash or a stop, the same address: workers and clients started earlier find it again.
+          ...(current.state?.temporal?.ports ? { ports: current.state.temporal.ports } : {}),
         });
         state.temporal = { ...srv, uiUrl: srv.uiUrl, cli };
       } catch (err) {
@@ -99,7 +101,13 @@ export async function stackDown(config: Config, log: Log): Promise<void> {
     log('Temporal dev server stopped');
   }
   if (state?.postgres) stopEmbeddedPostgres(state.postgres.baseDir, log);
-  fs.rmSync(stateFile(config), { force: true });
+  // The file stays, without a process: the next `dev up` starts Temporal on the same ports.
+  if (state?.temporal) {
+    fs.writeFileSync(
+      stateFile(config),
+      JSON.stringify({ ...state, temporal: { ...state.temporal, pid: 0 } }, null, 2),
+    );
+  }
 }
 
 /** DATABASE_URL / TEMPORAL_ADDRESS from the environment, else from the running local stack. */

@@ -44,6 +44,50 @@ export async function createWorker(opts: {
 }
 
 /**
+ * Runs the worker until it is stopped (SIGINT/SIGTERM) or Temporal has not answered for `unreachableMs`: then it
+ * shuts down and this rejects with a message that says so. The SDK would otherwise retry a stale address forever
+ * (a dev server restarted on other ports), polling nothing while backfills wait.
+ */
+export async function runWorker(
+  worker: Worker,
+  connection: NativeConnection,
+  opts: { address: string; unreachableMs: number; log?: (line: string) => void },
+): Promise<void> {
+  let lastAnswer = Date.now();
+  let checking = false;
+  let failure: Error | undefined;
+  const every = Math.max(200, Math.min(5_000, Math.floor(opts.unreachableMs / 4)));
+  const timer = setInterval(() => {
+    if (checking || failure) return;
+    checking = true;
+    connection
+      .withDeadline(Date.now() + every, () => connection.workflowService.getSystemInfo({}))
+      .then(() => {
+        lastAnswer = Date.now();
+      })
+      .catch(() => {
+        const silent = Date.now() - lastAnswer;
+        if (silent < opts.unreachableMs) return;
+        failure = new Error(
+          `Temporal at ${opts.address} has not answered for ${Math.round(silent / 1000)} s: the worker stops ` +
+            `(WORKER_UNREACHABLE_TIMEOUT); start it again once Temporal is back, or point TEMPORAL_ADDRESS at it`,
+        );
+        opts.log?.(failure.message);
+        worker.shutdown();
+      })
+      .finally(() => {
+        checking = false;
+      });
+  }, every);
+  try {
+    await worker.run();
+  } finally {
+    clearInterval(timer);
+  }
+  if (failure) throw failure;
+}
+
+/**
  * The workflow code bundled once, ahead of any worker (tests and the benchmark share it across workers);
  * bundler warnings and errors go to `log`, the rest is dropped.
  */

@@ -23,6 +23,7 @@ export function registerConfig(program: Command): void {
         DROP_DIR: c.dropDir,
         ORGTALLY_HOME: c.homeDir,
         INGEST_RETENTION_DAYS: c.retentionDays,
+        WORKER_UNREACHABLE_TIMEOUT: `${c.workerUnreachableMs / 1000} s`,
         OUTPUT_FILE_MODE: `0${c.fileModes.file.toString(8)}`,
         OUTPUT_DIR_MODE: `0${c.fileModes.dir.toString(8)}`,
       };

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { loadConfig } from '../../infra/config';
 import { createDb } from '../../infra/db';
 import { resolveEndpoints } from '../../infra/stack';
-import { createWorker } from '../../worker/worker';
+import { createWorker, runWorker } from '../../worker/worker';
 import { log } from '../context';
 
 export function registerWorker(program: Command): void {
@@ -18,7 +18,11 @@ export function registerWorker(program: Command): void {
         `worker polling ${config.taskQueue} on ${ep.temporalAddress} (namespace ${config.temporalNamespace}); Ctrl-C stops`,
       );
       try {
-        await worker.run(); // the SDK shuts down gracefully on SIGINT/SIGTERM
+        // the SDK shuts down gracefully on SIGINT/SIGTERM; an unreachable Temporal ends it with an error
+        await runWorker(worker, connection, {
+          address: ep.temporalAddress,
+          unreachableMs: config.workerUnreachableMs,
+        });
       } finally {
         await connection.close();
         await db.destroy();

@@ -225,4 +225,35 @@ describe('monthEndClose on a real Temporal server, mailing a real SMTP server', 
       ),
     );
   });
+
+  it('database sessions cut while the mails are in flight: each recipient still gets exactly one', async () => {
+    await load(usage('2026-07'));
+    const before = sink.messages.length;
+    sink.hold(); // the server keeps its replies back: both sends are in flight
+    let cut = 0;
+    try {
+      const r = await close('2026-07', {
+        during: async () => {
+          for (let i = 0; i < 300 && sink.held < 2; i++) await new Promise((res) => setTimeout(res, 100));
+          expect(sink.held).toBe(2);
+          // Every other session of this database goes (a failover, an idle-in-transaction timeout would too).
+          const { rows } = await db.raw(
+            `SELECT count(*) FILTER (WHERE pg_terminate_backend(pid))::int AS n FROM pg_stat_activity
+              WHERE datname = current_database() AND pid <> pg_backend_pid()`,
+          );
+          cut = rows[0].n;
+          sink.release();
+        },
+      });
+      expect(r.deliveries.map((d) => d.status)).toEqual(['sent', 'sent']);
+    } finally {
+      sink.release();
+    }
+    expect(cut).toBeGreaterThan(0);
+    const mails = await parsed(before);
+    expect(mails.map((m) => (m.to as { text: string }).text).sort()).toEqual(RECIPIENTS);
+    expect(await ledger('2026-07')).toEqual(
+      RECIPIENTS.map((recipient) => expect.objectContaining({ recipient, status: 'sent', attempts: 1 })),
+    );
+  });
 });
