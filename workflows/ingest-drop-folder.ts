@@ -36,7 +36,7 @@ export async function ingestDropFolder(input: IngestDropFolderInput = {}): Promi
   // is the infrastructure (database unreachable), for a few minutes, before the file is left for the next run.
   const { ingestDropFile } = proxyActivities<Activities>({
     startToCloseTimeout: '2 hours',
-    heartbeatTimeout: '1 minute',
+    heartbeatTimeout: '20 seconds', // it heartbeats every 5 s: a dead worker's file is retried within 20 s
     retry: {
       initialInterval: input.retry?.initialIntervalMs ?? 5_000,
       maximumInterval: '1 minute',

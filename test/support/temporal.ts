@@ -49,29 +49,32 @@ export async function testWorker(
 }
 
 /**
- * A worker in a process of its own (test/support/worker-process.ts), for tests that SIGKILL it: no cleanup runs,
- * its connections just drop.
+ * A worker in a process of its own (worker/bundled-worker.ts), for tests that SIGKILL it: no cleanup runs, its
+ * connections just drop. `env` adds to (and overrides) the worker's configuration.
  */
 export function spawnWorkerProcess(env: {
   databaseUrl: string;
   taskQueue: string;
-  smtpUrl: string;
-  mailFrom: string;
+  smtpUrl?: string;
+  mailFrom?: string;
+  temporalAddress?: string;
+  extra?: Record<string, string>;
+  /** The worker's stderr: inherited (default), or piped for a test that reads it. */
+  stderr?: 'inherit' | 'pipe';
 }): ChildProcess {
-  return spawn(
-    process.execPath,
-    ['-r', 'tsx/cjs', path.join(PROJECT_ROOT, 'test', 'support', 'worker-process.ts')],
-    {
-      cwd: PROJECT_ROOT,
-      env: {
-        ...process.env,
-        DATABASE_URL: env.databaseUrl,
-        ORGTALLY_TEST_TEMPORAL_ADDRESS: testTemporal().address,
-        TEMPORAL_TASK_QUEUE: env.taskQueue,
-        SMTP_URL: env.smtpUrl,
-        MAIL_FROM: env.mailFrom,
-      },
-      stdio: ['ignore', 'pipe', 'inherit'],
+  return spawn(process.execPath, ['-r', 'tsx/cjs', path.join(PROJECT_ROOT, 'worker', 'bundled-worker.ts')], {
+    cwd: PROJECT_ROOT,
+    env: {
+      PATH: process.env.PATH,
+      HOME: process.env.HOME,
+      DATABASE_URL: env.databaseUrl,
+      TEMPORAL_ADDRESS: env.temporalAddress ?? testTemporal().address,
+      ORGTALLY_WORKFLOW_BUNDLE: process.env.ORGTALLY_TEST_BUNDLE,
+      TEMPORAL_TASK_QUEUE: env.taskQueue,
+      ...(env.smtpUrl ? { SMTP_URL: env.smtpUrl } : {}),
+      ...(env.mailFrom ? { MAIL_FROM: env.mailFrom } : {}),
+      ...env.extra,
     },
-  );
+    stdio: ['ignore', 'pipe', env.stderr ?? 'inherit'],
+  });
 }

@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import path from 'node:path';
 import { parseConfig, PROJECT_ROOT } from '../../infra/config';
@@ -8,6 +7,7 @@ import { startTemporalDevServer } from '../../infra/temporal-dev';
 import { ensureTemporalCli } from '../../infra/tools';
 import { cloneTestDatabase } from '../support/db';
 import { tempDir } from '../support/fixtures';
+import { spawnWorkerProcess } from '../support/temporal';
 
 /** The local Temporal dev server going away: the stack comes back on its address, workers do not hang on. */
 const quiet = () => undefined;
@@ -55,21 +55,13 @@ describe('Temporal dev server restarts', () => {
       detached: false,
       log: quiet,
     });
-    const child = spawn(
-      process.execPath,
-      ['-r', 'tsx/cjs', path.join(PROJECT_ROOT, 'test', 'support', 'worker-process.ts')],
-      {
-        cwd: PROJECT_ROOT,
-        env: {
-          ...process.env,
-          DATABASE_URL: url,
-          ORGTALLY_TEST_TEMPORAL_ADDRESS: srv.address,
-          TEMPORAL_TASK_QUEUE: 'test-unreachable',
-          WORKER_UNREACHABLE_TIMEOUT: '2s',
-        },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
+    const child = spawnWorkerProcess({
+      databaseUrl: url,
+      taskQueue: 'test-unreachable',
+      temporalAddress: srv.address,
+      extra: { WORKER_UNREACHABLE_TIMEOUT: '2s' },
+      stderr: 'pipe',
+    });
     let out = '';
     child.stdout?.on('data', (c: Buffer) => (out += c.toString()));
     child.stderr?.on('data', (c: Buffer) => (out += c.toString()));
