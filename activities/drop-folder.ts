@@ -29,13 +29,19 @@ export type DropFileResult =
 /** Failures that are the file's own: it goes to failed/ with its reason, and the folder goes on. */
 const FILE_FAILURES: string[] = [ErrorType.UnreadableInput, ErrorType.LoadFailed];
 
-/** Files waiting in the drop folder (top level only; processed/ and failed/ are ours), oldest name first. */
+/** Names of files still being written (uploads in progress): never picked up, whatever their content so far. */
+const IN_PROGRESS = /^\.|\.(partial|part|tmp)$/i;
+
+/**
+ * Files waiting in the drop folder (top level only; processed/ and failed/ are ours), oldest name first. A file
+ * being written is skipped until it is renamed to its final name (`x.ndjson.partial` → `x.ndjson`).
+ */
 export function listDropFolder(deps: DropFolderDeps): () => Promise<string[]> {
   return async () => {
     fs.mkdirSync(deps.dropDir, { recursive: true });
     return fs
       .readdirSync(deps.dropDir, { withFileTypes: true })
-      .filter((e) => e.isFile() && !e.name.startsWith('.'))
+      .filter((e) => e.isFile() && !IN_PROGRESS.test(e.name))
       .map((e) => e.name)
       .sort();
   };

@@ -10,6 +10,7 @@ import { dailyFileName, dailyHeader } from '../domain/attribution';
 import { ErrorType, OrgtallyError } from '../domain/errors';
 import { DEFAULT_FILE_MODES, type FileModes } from '../domain/file-modes';
 import { sheetCellSql } from './sql';
+import { removeStaleTemps, tempName } from './temp-files';
 
 export interface ExportedFile {
   product: string;
@@ -77,7 +78,8 @@ export async function exportDay(
   const out: ExportedFile[] = [];
   for (const p of products) {
     const file = path.join(dir, dailyFileName(p.code, input.day));
-    const tmp = `${file}.${process.pid}.partial`;
+    removeStaleTemps(file);
+    const tmp = tempName(file);
     const hash = createHash('sha256');
     let bytes = 0;
     let rows = 0;

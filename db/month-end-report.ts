@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -18,6 +18,7 @@ import { previousMonth } from '../domain/month-end';
 import { DEFAULT_FILE_MODES, type FileModes } from '../domain/file-modes';
 import type { Change } from './month-end';
 import { quoteIdent, sheetCellSql } from './sql';
+import { removeStaleTemps, tempName } from './temp-files';
 import { storedTrends } from './trends';
 
 /** Reads stored month-end versions (owner: db/month-end.ts) for reports, files and mail. */
@@ -31,6 +32,7 @@ export interface VersionRow {
   status: 'provisional' | 'final';
   data_complete_through: string;
   computed_at: string;
+  as_of: string;
   facts_watermark: string | null;
   tag_keys: string[];
   hours: number;
@@ -72,6 +74,7 @@ export async function findVersion(
       'v.status',
       'v.data_complete_through',
       'v.computed_at',
+      'v.as_of',
       db.raw('v.facts_watermark::text AS facts_watermark'),
       'v.tag_keys',
       'v.hours',
@@ -83,6 +86,7 @@ export async function findVersion(
     ...row,
     data_complete_through: new Date(row.data_complete_through).toISOString(),
     computed_at: new Date(row.computed_at).toISOString(),
+    as_of: new Date(row.as_of).toISOString(),
   };
 }
 
@@ -184,7 +188,7 @@ export async function mailModel(db: Knex, v: VersionRow): Promise<MailModel> {
     version: v.version,
     status: v.status,
     data_complete_through: v.data_complete_through,
-    computed_at: v.computed_at,
+    as_of: v.as_of,
     tag_keys: v.tag_keys,
     totals: await totals(db, v),
     by_org: await byOrg(db, v),
@@ -230,8 +234,9 @@ export async function versionRender(
 
 /** Writes a file once, through a temporary name (a reader never sees half a file); an existing file is kept. */
 export function writeOnce(file: string, data: string, modes: FileModes): void {
+  removeStaleTemps(file);
   if (fs.existsSync(file)) return;
-  const tmp = `${file}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
+  const tmp = tempName(file);
   try {
     fs.writeFileSync(tmp, data, { mode: modes.file });
     fs.renameSync(tmp, file);
@@ -324,11 +329,12 @@ export async function writeMonthEndFiles(
   try {
     for (const job of jobs) {
       const file = path.join(dir, job.name);
+      removeStaleTemps(file);
       if (fs.existsSync(file)) {
         out.push(describeFile(job.name, file));
         continue;
       }
-      const tmp = `${file}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
+      const tmp = tempName(file);
       const hash = createHash('sha256');
       let bytes = 0;
       const stream = conn.query(copyTo(job.sql));

@@ -79,7 +79,8 @@ export interface MailModel {
   version: number;
   status: 'provisional' | 'final';
   data_complete_through: string;
-  computed_at: string;
+  /** The instant the figures were computed for (the close's as-of): the report is the same bytes on any re-run. */
+  as_of: string;
   tag_keys: string[];
   totals: TotalRow[];
   by_org: OrgRow[];
@@ -254,7 +255,7 @@ export function renderHtml(m: MailModel): string {
 <html><head><meta charset="utf-8"><title>${esc(mailSubject(m))}</title></head>
 <body style="font-family:Helvetica,Arial,sans-serif;color:#222;margin:0;padding:16px">
 <h2 style="margin:0 0 4px">${esc(m.account.name)}: month-end ${esc(m.month)}</h2>
-<p style="margin:0 0 12px;font-size:13px">Version ${m.version} · ${esc(statusLine(m))} Computed ${esc(m.computed_at)}. Times in ${esc(m.account.timezone)}.</p>
+<p style="margin:0 0 12px;font-size:13px">Version ${m.version} · ${esc(statusLine(m))} As of ${esc(m.as_of)}. Times in ${esc(m.account.timezone)}.</p>
 <p style="font-size:14px"><strong>Total cost: ${esc(formatNumber(text(accountCost(m)), 2))}</strong></p>
 ${restated}
 <h3 style="margin:16px 0 4px">Totals per product</h3>
@@ -286,7 +287,7 @@ export function renderText(m: MailModel): string {
   const prev = new Map((m.previous?.totals ?? []).map((t) => [t.usage_type, t]));
   const lines = [
     `${m.account.name}: month-end ${m.month}`,
-    `Version ${m.version}. ${statusLine(m)} Computed ${m.computed_at}. Times in ${m.account.timezone}.`,
+    `Version ${m.version}. ${statusLine(m)} As of ${m.as_of}. Times in ${m.account.timezone}.`,
     `Total cost: ${formatNumber(text(accountCost(m)), 2)}`,
     '',
   ];

@@ -34,6 +34,8 @@ type StartOptions = {
    * given, and reconnect by themselves to a server back on it.
    */
   ports?: DevPorts;
+  /** Namespaces to create besides `default`. */
+  namespaces?: string[];
 };
 
 export async function startTemporalDevServer(opts: StartOptions): Promise<DevServer> {
@@ -82,6 +84,7 @@ async function startOnce(opts: StartOptions, reuse: DevPorts | undefined): Promi
     args.push('--headless');
   }
   if (opts.dbFile) args.push('--db-filename', opts.dbFile);
+  for (const ns of opts.namespaces ?? []) args.push('--namespace', ns);
   const out = fs.openSync(opts.logFile, 'a');
   const child = spawn(opts.cli, args, { detached: opts.detached, stdio: ['ignore', out, out] });
   fs.closeSync(out);

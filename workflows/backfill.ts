@@ -10,6 +10,7 @@ import {
 import type { Activities } from '../activities';
 import { NON_RETRYABLE } from '../domain/errors';
 import { startOrWait } from './children';
+import type { DeliveryInput } from './delivery';
 
 const { accountClock } = proxyActivities<Activities>({
   startToCloseTimeout: '1 minute',
@@ -49,6 +50,13 @@ export interface BackfillInput {
   concurrency?: number;
   /** Units per run before continuing as new (default CHUNK; tests make it small). */
   chunk?: number;
+  /**
+   * The instant the closes compute for (ISO; default: each close's own start). Given, a backfill's figures and
+   * files are the same bytes whenever it runs.
+   */
+  asOf?: string;
+  /** Retry settings handed to each close's deliveries (the fault suite shortens them). */
+  delivery?: Pick<DeliveryInput, 'retryWindowMs' | 'initialRetryMs'>;
   /** Carried across continue-as-new. */
   state?: {
     next: number;
@@ -130,7 +138,10 @@ export async function backfill(input: BackfillInput): Promise<BackfillResult> {
     startedAtMs: workflowInfo().runStartTime.getTime(),
     runs: 0,
     lastEndedMonth: (
-      await accountClock({ accountId: input.accountId, at: workflowInfo().runStartTime.toISOString() })
+      await accountClock({
+        accountId: input.accountId,
+        at: input.asOf ?? workflowInfo().runStartTime.toISOString(),
+      })
     ).previousMonth,
   };
   const plan = backfillPlan(input, state.lastEndedMonth);
@@ -165,6 +176,8 @@ export async function backfill(input: BackfillInput): Promise<BackfillResult> {
         await startOrWait('monthEndClose', `month-end/${input.accountId}/${u.key}`, {
           accountId: input.accountId,
           month: u.key,
+          ...(input.asOf !== undefined ? { asOf: input.asOf } : {}),
+          ...(input.delivery !== undefined ? { delivery: input.delivery } : {}),
         });
       } else {
         await startOrWait('sixMonthTrends', `trends/${input.accountId}/${u.key}`, {

@@ -146,6 +146,16 @@ describe('outputs', () => {
     ]);
   });
 
+  it("a killed writer's temporary files are removed by the next write of the same file", async () => {
+    const ref = { accountId: 'msp', month: '2026-10', version: 1 };
+    const daily = path.join(out, 'msp', 'attribution', 'daily_logs_2026-10-10.tsv');
+    const report = path.join(versionDir(out, ref), 'report.html');
+    for (const f of [daily, report]) fs.writeFileSync(`${f}.tmp-99999-deadbeef`, 'half a file');
+    await exportDay(db, { accountId: 'msp', day: '2026-10-10', outputDir: out });
+    await renderVersion(db, out, ref);
+    for (const f of [daily, report]) expect(fs.existsSync(`${f}.tmp-99999-deadbeef`)).toBe(false);
+  });
+
   it('files are 0640 and folders 0750; no temporary file is left behind', async () => {
     for (const f of allFiles(out)) {
       const mode = fs.statSync(f).mode & 0o777;

@@ -33,7 +33,7 @@ function model(over: Partial<MailModel> = {}): MailModel {
     version: 1,
     status: 'final',
     data_complete_through: '2026-11-01T00:00:00.000Z',
-    computed_at: '2026-11-04T01:00:00.000Z',
+    as_of: '2026-11-04T01:00:00.000Z',
     tag_keys: ['team'],
     totals: [
       {

@@ -66,6 +66,7 @@ describe('ingestDropFolder on a real Temporal server', () => {
     ]);
     writeFile(dropDir, 'broken.csv', [`${H},client-b,infra_hosts,2`]); // no header: unreadable as a whole
     writeFile(dropDir, 'notes.txt', ['hello']); // not a usage file
+    writeFile(dropDir, 'upload.ndjson.partial', ['{"timestamp":']); // still being written: left alone
     const [result] = await runDropFolder(dropDir, ['test-drop-1']);
     expect(result).toMatchObject({ accepted: 2, quarantined: 1, duplicates: 0, failed: 2 });
     expect(result?.files.map((f) => [f.name, f.outcome])).toEqual([
@@ -83,6 +84,7 @@ describe('ingestDropFolder on a real Temporal server', () => {
       'processed',
       'processed/2026-11-20.ndjson',
       'processed/partner.csv',
+      'upload.ndjson.partial',
     ]);
     expect(fs.readFileSync(path.join(dropDir, 'failed/broken.csv.error.txt'), 'utf8')).toMatch(
       /header row \(line 1\) lacks column/,
