@@ -85,6 +85,13 @@ export type AttemptMemo = Map<
   { claimId: string } & ({ sent: true; subject: string; response: string; sentAt: Date } | { sent: false })
 >;
 
+/**
+ * How long a claim without an outcome is taken for a send still in flight: twice the delivery activity's
+ * heartbeat timeout (workflows/delivery.ts). Temporal retries an attempt only after it fell silent that long, so a
+ * younger claim belongs to an attempt that may still be talking to the mail server; an older one ended unrecorded.
+ */
+export const SEND_IN_FLIGHT_MS = 30_000;
+
 export interface Transmission {
   subject: string;
   /** Hands the message to the mail server: resolves with its reply, rejects with a classified failure. */
@@ -111,7 +118,12 @@ export async function sendOnce(
 ): Promise<SendOutcome> {
   const d = await db('deliveries')
     .where({ id })
-    .first(db.raw(`${COLS}, claim_id::text AS claim_id, claimed_at`));
+    .first(
+      db.raw(
+        `${COLS}, claim_id::text AS claim_id, claimed_at,
+         (extract(epoch FROM now() - claimed_at) * 1000)::bigint AS claim_age_ms`,
+      ),
+    );
   if (!d) throw new OrgtallyError(ErrorType.InvalidInput, `no delivery ${id}`);
   if (d.status === 'sent')
     return { status: 'sent', response: d.smtp_response ?? '', alreadySent: true, attempts: d.attempts };
@@ -121,8 +133,15 @@ export async function sendOnce(
     memo.delete(id);
     return { status: 'sent', response: known.response, alreadySent: false, attempts: d.attempts };
   }
-  const mail = await prepare(d);
   const unknown = d.status === 'sending' && !(known && known.claimId === d.claim_id);
+  // A young claim may be a send still in flight (an attempt Temporal gave up on that is still talking to the
+  // mail server): wait for it rather than send a second time now.
+  if (unknown && Number(d.claim_age_ms) < SEND_IN_FLIGHT_MS) {
+    throw new Error(
+      `delivery ${id}: a send claimed ${Math.round(Number(d.claim_age_ms) / 1000)} s ago may still be in flight; retried later`,
+    );
+  }
+  const mail = await prepare(d);
   const claimId = randomUUID();
   const attempts = d.attempts + 1;
   const claimed = await db('deliveries')

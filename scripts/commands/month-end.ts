@@ -117,15 +117,15 @@ export function registerMonthEnd(run: Command, report: Command, program: Command
     .description('the mail delivery ledger')
     .command('list')
     .description(
-      'deliveries (month-end reports and alert notices), newest first: pending, sent, failed (with the SMTP response)',
+      'deliveries (month-end reports and alert notices), newest first: pending, sending (claimed, outcome not yet recorded), sent, failed (with the SMTP response)',
     )
     .option('--account <id>', 'one account')
-    .option('--status <status>', 'pending | sent | failed')
+    .option('--status <status>', 'pending | sending | sent | failed')
     .option('--limit <n>', 'at most n rows', '50')
     .option('--json', 'JSON lines')
     .action(async (o: { account?: string; status?: string; limit: string; json?: boolean }) => {
       if (o.status && !['pending', 'sending', 'sent', 'failed'].includes(o.status))
-        throw new Error('--status must be pending, sent or failed');
+        throw new Error(`--status must be pending, sending, sent or failed, not "${o.status}"`);
       const rows = await withDb((db) =>
         listDeliveries(db, {
           accountId: o.account,
@@ -144,6 +144,8 @@ export function registerMonthEnd(run: Command, report: Command, program: Command
         recipient: r.recipient,
         status: r.status,
         attempts: r.attempts,
+        // attempts whose worker stopped mid-send (the mail may have gone out; it was sent again, same Message-ID)
+        unknown: r.unknown_outcomes || '',
         sent_at: r.sent_at ? new Date(r.sent_at).toISOString() : '',
         response: (r.smtp_response ?? r.last_error ?? '').slice(0, 60),
       }));
