@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Knex } from 'knex';
 import { ErrorType, OrgtallyError } from '../domain/errors';
+import { ensureDir } from '../db/files';
 import type { FileModes } from '../domain/file-modes';
 import { ingestFile, type FileIngestResult } from './ingest-file';
 import { formatFromName } from '../infra/record-readers';
@@ -56,7 +57,7 @@ function moveInto(
   modes: FileModes,
 ): string | undefined {
   const dir = path.join(dropDir, sub);
-  fs.mkdirSync(dir, { recursive: true, mode: modes.dir });
+  ensureDir(dir, modes.dir);
   let target = path.join(dir, name);
   if (fs.existsSync(target)) target = path.join(dir, `${name}.${tag}`);
   try {

@@ -10,7 +10,7 @@ import { dailyFileName, dailyHeader } from '../domain/attribution';
 import { ErrorType, OrgtallyError } from '../domain/errors';
 import { DEFAULT_FILE_MODES, type FileModes } from '../domain/file-modes';
 import { sheetCellSql } from './sql';
-import { removeStaleTemps, tempName } from './temp-files';
+import { ensureDir, removeStaleTemps, tempName } from './files';
 
 export interface ExportedFile {
   product: string;
@@ -70,7 +70,7 @@ export async function exportDay(
   const modes = input.modes ?? DEFAULT_FILE_MODES;
   const run = await latestRun(db, input.accountId, input.day);
   const dir = path.join(input.outputDir, input.accountId, 'attribution');
-  fs.mkdirSync(dir, { recursive: true, mode: modes.dir });
+  ensureDir(dir, modes.dir);
   const products: { id: number; code: string }[] = await db('products')
     .where({ account_id: input.accountId })
     .orderBy('code')

@@ -18,7 +18,7 @@ import { previousMonth } from '../domain/month-end';
 import { DEFAULT_FILE_MODES, type FileModes } from '../domain/file-modes';
 import type { Change } from './month-end';
 import { quoteIdent, sheetCellSql } from './sql';
-import { removeStaleTemps, tempName } from './temp-files';
+import { ensureDir, removeStaleTemps, tempName } from './files';
 import { storedTrends } from './trends';
 
 /** Reads stored month-end versions (owner: db/month-end.ts) for reports, files and mail. */
@@ -264,7 +264,7 @@ export async function writeMonthEndFiles(
   dir: string,
   modes: FileModes = DEFAULT_FILE_MODES,
 ): Promise<WrittenFile[]> {
-  fs.mkdirSync(dir, { recursive: true, mode: modes.dir });
+  ensureDir(dir, modes.dir);
   const names = monthEndFileNames(v.account_id, v.month, v.tag_keys);
   const w = db.raw('?, CAST(? AS date), ?', [v.account_id, `${v.month}-01`, v.version]).toString();
   const products = (

@@ -156,7 +156,11 @@ describe('outputs', () => {
     for (const f of [daily, report]) expect(fs.existsSync(`${f}.tmp-99999-deadbeef`)).toBe(false);
   });
 
-  it('files are 0640 and folders 0750; no temporary file is left behind', async () => {
+  it('files are 0640 and folders 0750 (a folder made earlier with another mode too); no temporary file left', async () => {
+    const attribution = path.join(out, 'msp', 'attribution');
+    fs.chmodSync(attribution, 0o755);
+    await exportDay(db, { accountId: 'msp', day: '2026-10-11', outputDir: out });
+    expect(fs.statSync(attribution).mode & 0o777).toBe(0o750);
     for (const f of allFiles(out)) {
       const mode = fs.statSync(f).mode & 0o777;
       expect([f, mode]).toEqual([f, fs.statSync(f).isDirectory() ? 0o750 : 0o640]);

@@ -19,3 +19,14 @@ export function removeStaleTemps(file: string): void {
     if (name.startsWith(prefix)) fs.rmSync(path.join(dir, name), { force: true });
   }
 }
+
+/** A folder for output files with the configured mode, also when it was made earlier with another one. */
+export function ensureDir(dir: string, mode: number): void {
+  fs.mkdirSync(dir, { recursive: true, mode });
+  try {
+    fs.chmodSync(dir, mode);
+  } catch (err) {
+    // A folder someone else owns keeps its mode: the files in it still get theirs.
+    if ((err as NodeJS.ErrnoException).code !== 'EPERM') throw err;
+  }
+}
