@@ -153,6 +153,8 @@ export class WorkerProcess {
     if (!child || child.exitCode !== null) return;
     const exited = once(child, 'exit');
     child.kill('SIGTERM');
-    await Promise.race([exited, sleep(15_000).then(() => child.kill('SIGKILL'))]);
+    const hard = setTimeout(() => child.kill('SIGKILL'), 15_000);
+    await exited;
+    clearTimeout(hard);
   }
 }
