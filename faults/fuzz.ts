@@ -38,7 +38,7 @@ interface Rec {
   eol: '\n' | '\r\n' | '\r';
 }
 
-const ISO_VARIANTS = (ms: number, v: number): string => {
+const isoVariant = (ms: number, v: number): string => {
   const d = new Date(ms);
   const iso = d.toISOString();
   switch (v % 5) {
@@ -84,7 +84,7 @@ function recordArb(o: FuzzOptions): fc.Arbitrary<Rec> {
   const hours = Math.floor((o.toMs - o.fromMs) / 3_600_000);
   const validTs = fc
     .tuple(fc.integer({ min: 0, max: hours - 1 }), fc.integer({ min: 0, max: 3_599_999 }), fc.nat(4))
-    .map(([h, ms, v]) => ISO_VARIANTS(o.fromMs + h * 3_600_000 + (v === 4 ? 0 : ms), v));
+    .map(([h, ms, v]) => isoVariant(o.fromMs + h * 3_600_000 + (v === 4 ? 0 : ms), v));
   const badTs = fc.oneof(
     fc.constantFrom('2026-02-30T00:00:00Z', 'yesterday', '', '1999-01-01T00:00:00Z', '2099-01-01T00:00:00Z'),
     validTs.map((t) => `${t}\u0000`),
