@@ -61,8 +61,8 @@ export async function stackUp(config: Config, log: Log, opts: { detached: boolea
     } else {
       const baseDir = path.join(config.homeDir, 'pg');
       const port = await freePort();
-      state.postgres = { ...startEmbeddedPostgres({ baseDir, port, log }), baseDir };
-      startedPostgres = baseDir;
+      state.postgres = startEmbeddedPostgres({ baseDir, port, log });
+      startedPostgres = state.postgres.baseDir;
     }
   }
   if (!config.temporalAddress) {
