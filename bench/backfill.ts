@@ -24,6 +24,7 @@ import { sampleUsage } from '../scripts/lib/sample-data';
 import { buildWorkflowBundle, createWorker } from '../worker/worker';
 import { backfillPlan, type BackfillResult } from '../workflows/backfill';
 import { median, timeIt, type BenchLine } from './lib';
+import { workflowIds } from '../domain/workflow-ids';
 
 /**
  * The orchestration overhead of a backfill: the real `backfill` workflow on a Temporal dev server with an
@@ -632,7 +633,7 @@ async function temporalBackfill(
       ms = await timeIt(async () => {
         handle = await env.client.workflow.start('backfill', {
           taskQueue,
-          workflowId: `backfill/${ACCOUNT}/${FROM}/${to}`,
+          workflowId: workflowIds.backfill(ACCOUNT, FROM, to),
           args: [{ accountId: ACCOUNT, from: FROM, to, concurrency }],
         });
         result = (await handle.result()) as BackfillResult;

@@ -15,6 +15,7 @@ import type { IngestDropFolderResult } from '../workflows/ingest-drop-folder';
 import type { FuzzFile } from './fuzz';
 import { snapshotFiles, snapshotTables, type Snapshot } from './snapshot';
 import { freshDatabase, WorkerProcess, type FaultStack } from './stack';
+import { workflowIds } from '../domain/workflow-ids';
 
 /** One run of the main job — the drop folder, then a backfill of a month with its close — from empty. */
 export interface MonthRange {
@@ -177,7 +178,7 @@ export async function runOnce(opts: {
     const ingest = await phase(async () => {
       const handle = await client.workflow.start('ingestDropFolder', {
         taskQueue: namespace,
-        workflowId: `ingest-drop/${asOf}`,
+        workflowId: workflowIds.ingestDropFolder(asOf),
         args: [{ asOf, retry: { maximumAttempts: 40, initialIntervalMs: 1_000 } }],
       });
       return resultOf<IngestDropFolderResult>(handle, deadline);
@@ -188,7 +189,7 @@ export async function runOnce(opts: {
     const backfill = await phase(async () => {
       const handle = await client.workflow.start('backfill', {
         taskQueue: namespace,
-        workflowId: `backfill/acme/${month.from}/${month.to}`,
+        workflowId: workflowIds.backfill('acme', month.from, month.to),
         args: [
           {
             accountId: 'acme',

@@ -12,6 +12,7 @@ import {
 import type { Knex } from 'knex';
 import { ErrorType, OrgtallyError } from '../domain/errors';
 import type { ScheduledKind, ScheduledRunInput } from '../workflows/scheduled-run';
+import { workflowIds } from '../domain/workflow-ids';
 
 /**
  * Temporal Schedules for every account: what they should be (pure functions of an account row) and making the
@@ -105,7 +106,7 @@ function action(kind: ScheduledKind, taskQueue: string, accountId?: string): Des
     workflowType: 'scheduledRun',
     taskQueue,
     // Temporal appends the scheduled time: `scheduled/acme/attribution-2026-10-05T00:30:00Z`.
-    workflowId: kind === 'ingest' ? `scheduled/${INGEST_NAME}` : `scheduled/${accountId}/${kind}`,
+    workflowId: workflowIds.scheduledRun(kind === 'ingest' ? INGEST_NAME : `${accountId}/${kind}`),
     args: [accountId === undefined ? { kind } : { kind, accountId }],
   };
 }

@@ -10,7 +10,8 @@ import { createDb } from '../infra/db';
 import { resolveEndpoints, stackDown, stackStatus, stackUp } from '../infra/stack';
 import type { Client } from '@temporalio/client';
 import type { Knex } from 'knex';
-import { connectClient, workflowIds } from '../infra/temporal';
+import { workflowIds } from '../domain/workflow-ids';
+import { connectClient } from '../infra/temporal';
 import { createWorker } from '../worker/worker';
 import type { IngestDropFolderResult } from '../workflows/ingest-drop-folder';
 import { startOrAttach } from './context';
@@ -291,7 +292,7 @@ async function backfillPhase(
   const plan = backfillPlan(input, range.last_ended_month);
   const dayCount = plan.filter((u) => u.step === 'attribution').length;
   const months = plan.filter((u) => u.step === 'month-end').map((u) => u.key);
-  const id = `backfill/acme/${input.from}/${input.to}`;
+  const id = workflowIds.backfill('acme', input.from, input.to);
   step(`Workflow backfill ${id}`);
   log(
     `as \`orgtally backfill --account acme --from ${input.from} --to ${input.to} --steps ${steps.join(',')} ` +
@@ -487,7 +488,7 @@ async function estimatesPhase(
       args: [{ accountId: 'acme', asOf }],
     });
     // The deliveries outlive the run (ABANDON); wait for them so that the mails are in before the next hour.
-    await Promise.all(r.deliveries.map((x) => client.workflow.getHandle(`delivery/${x.id}`).result()));
+    await Promise.all(r.deliveries.map((x) => client.workflow.getHandle(workflowIds.delivery(x.id)).result()));
     batches += r.rollup.batches;
     mails += r.deliveries.length;
   }

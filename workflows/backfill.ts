@@ -8,14 +8,12 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import { NON_RETRYABLE } from '../domain/errors';
 import { startOrWait } from './children';
 import type { DeliveryInput } from './delivery';
+import { workflowIds } from '../domain/workflow-ids';
+import { QUICK_READ } from './activity-options';
 
-const { accountClock } = proxyActivities<Activities>({
-  startToCloseTimeout: '1 minute',
-  retry: { initialInterval: '2 seconds', maximumInterval: '1 minute', nonRetryableErrorTypes: NON_RETRYABLE },
-});
+const { accountClock } = proxyActivities<Activities>(QUICK_READ);
 
 export const BACKFILL_STEPS = ['attribution', 'month-end', 'trends'] as const;
 export type BackfillStep = (typeof BACKFILL_STEPS)[number];
@@ -168,19 +166,19 @@ export async function backfill(input: BackfillInput): Promise<BackfillResult> {
     running.add(name);
     try {
       if (u.step === 'attribution') {
-        await startOrWait('dailyAttribution', `attribution/${input.accountId}/${u.key}`, {
+        await startOrWait('dailyAttribution', workflowIds.dailyAttribution(input.accountId, u.key), {
           accountId: input.accountId,
           day: u.key,
         });
       } else if (u.step === 'month-end') {
-        await startOrWait('monthEndClose', `month-end/${input.accountId}/${u.key}`, {
+        await startOrWait('monthEndClose', workflowIds.monthEndClose(input.accountId, u.key), {
           accountId: input.accountId,
           month: u.key,
           ...(input.asOf !== undefined ? { asOf: input.asOf } : {}),
           ...(input.delivery !== undefined ? { delivery: input.delivery } : {}),
         });
       } else {
-        await startOrWait('sixMonthTrends', `trends/${input.accountId}/${u.key}`, {
+        await startOrWait('sixMonthTrends', workflowIds.sixMonthTrends(input.accountId, u.key), {
           accountId: input.accountId,
           month: u.key,
         });

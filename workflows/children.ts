@@ -1,6 +1,7 @@
 import { executeChild, sleep, workflowInfo } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import { workflowIds } from '../domain/workflow-ids';
 
 /** Set by Temporal on every run a Schedule starts: the time the run was scheduled for (not when it started). */
 const SCHEDULED_START = defineSearchAttributeKey('TemporalScheduledStartTime', SearchAttributeType.DATETIME);
@@ -33,7 +34,7 @@ export async function attributeDays(accountId: string, days: string[], concurren
   const queue = [...days];
   const lane = async () => {
     for (let day = queue.shift(); day !== undefined; day = queue.shift()) {
-      await startOrWait('dailyAttribution', `attribution/${accountId}/${day}`, { accountId, day });
+      await startOrWait('dailyAttribution', workflowIds.dailyAttribution(accountId, day), { accountId, day });
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, concurrency) }, lane));

@@ -1,19 +1,8 @@
 import { proxyActivities } from '@temporalio/workflow';
 import type { Activities, AttributeResult, ExportedFile } from '../activities';
-import { NON_RETRYABLE } from '../domain/errors';
+import { SQL_WORK } from './activity-options';
 
-// Set-based SQL over one day: minutes at most; many quick retries ride out restarts and serialization conflicts.
-const { attributeDay, exportDay, reconcileDay } = proxyActivities<Activities>({
-  startToCloseTimeout: '30 minutes',
-  heartbeatTimeout: '20 seconds', // activities heartbeat every 5 s: a dead worker's task is retried within 20 s
-  retry: {
-    initialInterval: '2 seconds',
-    backoffCoefficient: 2,
-    maximumInterval: '2 minutes',
-    maximumAttempts: 30,
-    nonRetryableErrorTypes: NON_RETRYABLE,
-  },
-});
+const { attributeDay, exportDay, reconcileDay } = proxyActivities<Activities>(SQL_WORK);
 
 export interface DailyAttributionInput {
   accountId: string;

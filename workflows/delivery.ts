@@ -1,6 +1,6 @@
 import { proxyActivities } from '@temporalio/workflow';
 import type { Activities, DeliveryResult } from '../activities';
-import { ErrorType } from '../domain/errors';
+import { mailOptions } from './activity-options';
 
 export interface DeliveryInput {
   deliveryId: string;
@@ -15,17 +15,6 @@ export interface DeliveryInput {
  * locks the row and never sends a row marked sent); this workflow adds patient retries with backoff.
  */
 export async function delivery(input: DeliveryInput): Promise<DeliveryResult> {
-  const { sendDelivery } = proxyActivities<Activities>({
-    startToCloseTimeout: '2 minutes',
-    // A worker that dies mid-send is noticed in seconds; its row lock died with its connection.
-    heartbeatTimeout: '15 seconds',
-    scheduleToCloseTimeout: input.retryWindowMs ?? 24 * 3_600_000,
-    retry: {
-      initialInterval: input.initialRetryMs ?? 5_000,
-      backoffCoefficient: 2,
-      maximumInterval: '15 minutes',
-      nonRetryableErrorTypes: [ErrorType.PermanentDeliveryFailure, ErrorType.InvalidInput],
-    },
-  });
+  const { sendDelivery } = proxyActivities<Activities>(mailOptions(input));
   return sendDelivery({ deliveryId: input.deliveryId });
 }

@@ -1,11 +1,8 @@
 import { ActivityFailure, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { Activities, DropFileResult } from '../activities';
-import { NON_RETRYABLE } from '../domain/errors';
+import { ingestFileOptions, QUICK_READ } from './activity-options';
 
-const { listDropFolder } = proxyActivities<Activities>({
-  startToCloseTimeout: '1 minute',
-  retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 10 },
-});
+const { listDropFolder } = proxyActivities<Activities>(QUICK_READ);
 
 /** After this many files in a row could not be loaded, the rest wait for the next run (the database is away). */
 const GIVE_UP_AFTER = 3;
@@ -31,19 +28,7 @@ export interface IngestDropFolderResult {
 /** Ingests every file waiting in the drop folder, one after another (each file is one transaction). */
 export async function ingestDropFolder(input: IngestDropFolderInput = {}): Promise<IngestDropFolderResult> {
   const asOfMs = input.asOf !== undefined ? Date.parse(input.asOf) : workflowInfo().runStartTime.getTime();
-  // Ingest streams a whole file inside one transaction: long timeout, heartbeats to notice a dead worker early.
-  // A file's own problems never come back as failures (the activity moves it to failed/); what is retried here
-  // is the infrastructure (database unreachable), for a few minutes, before the file is left for the next run.
-  const { ingestDropFile } = proxyActivities<Activities>({
-    startToCloseTimeout: '2 hours',
-    heartbeatTimeout: '20 seconds', // it heartbeats every 5 s: a dead worker's file is retried within 20 s
-    retry: {
-      initialInterval: input.retry?.initialIntervalMs ?? 5_000,
-      maximumInterval: '1 minute',
-      maximumAttempts: input.retry?.maximumAttempts ?? 6,
-      nonRetryableErrorTypes: NON_RETRYABLE,
-    },
-  });
+  const { ingestDropFile } = proxyActivities<Activities>(ingestFileOptions(input.retry));
   const names = await listDropFolder();
   const files: DropFileResult[] = [];
   let inARow = 0;

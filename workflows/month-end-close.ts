@@ -6,22 +6,13 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities, CloseResult, TrendsResult, WrittenFile } from '../activities';
-import { NON_RETRYABLE } from '../domain/errors';
 import { attributeDays, startOrWait } from './children';
 import type { DeliveryInput } from './delivery';
+import { workflowIds } from '../domain/workflow-ids';
+import { SQL_WORK } from './activity-options';
 
-// Set-based SQL over a month: minutes at most; heartbeats notice a dead worker within 20 s.
-const { monthDays, closeMonth, renderMonthEnd, planMonthEndDeliveries } = proxyActivities<Activities>({
-  startToCloseTimeout: '30 minutes',
-  heartbeatTimeout: '20 seconds',
-  retry: {
-    initialInterval: '2 seconds',
-    backoffCoefficient: 2,
-    maximumInterval: '2 minutes',
-    maximumAttempts: 30,
-    nonRetryableErrorTypes: NON_RETRYABLE,
-  },
-});
+const { monthDays, closeMonth, renderMonthEnd, planMonthEndDeliveries } =
+  proxyActivities<Activities>(SQL_WORK);
 
 export interface MonthEndCloseInput {
   accountId: string;
@@ -71,7 +62,7 @@ export async function monthEndClose(input: MonthEndCloseInput): Promise<MonthEnd
   // The mail shows the six months ending here: trends first (a no-op when no version changed).
   const trends = await startOrWait<TrendsResult>(
     'sixMonthTrends',
-    `trends/${input.accountId}/${input.month}`,
+    workflowIds.sixMonthTrends(input.accountId, input.month),
     {
       accountId: input.accountId,
       month: input.month,
@@ -84,7 +75,7 @@ export async function monthEndClose(input: MonthEndCloseInput): Promise<MonthEnd
       if (d.status === 'sent') return { id: d.id, recipient: d.recipient, status: 'sent' };
       try {
         const r = await executeChild('delivery', {
-          workflowId: `delivery/${d.id}`,
+          workflowId: workflowIds.delivery(d.id),
           args: [{ deliveryId: d.id, ...input.delivery }],
         });
         return { id: d.id, recipient: d.recipient, status: r.status };

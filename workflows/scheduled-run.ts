@@ -1,13 +1,11 @@
 import { proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import { NON_RETRYABLE } from '../domain/errors';
 import { HOUR_MS, isoHour } from '../domain/time';
 import { attributeDays, scheduledTime, startOrWait } from './children';
+import { workflowIds } from '../domain/workflow-ids';
+import { QUICK_READ } from './activity-options';
 
-const { accountClock } = proxyActivities<Activities>({
-  startToCloseTimeout: '1 minute',
-  retry: { initialInterval: '2 seconds', maximumInterval: '1 minute', nonRetryableErrorTypes: NON_RETRYABLE },
-});
+const { accountClock } = proxyActivities<Activities>(QUICK_READ);
 
 export const SCHEDULED_KINDS = ['ingest', 'attribution', 'estimates', 'month-end', 'trends'] as const;
 export type ScheduledKind = (typeof SCHEDULED_KINDS)[number];
@@ -46,7 +44,7 @@ export async function scheduledRun(input: ScheduledRunInput): Promise<ScheduledR
   const clock = async () => accountClock({ accountId, at });
   switch (input.kind) {
     case 'ingest': {
-      const id = `ingest-drop/${at}`;
+      const id = workflowIds.ingestDropFolder(at);
       await startOrWait('ingestDropFolder', id, { asOf: at });
       return { kind: input.kind, at, ran: [id] };
     }
@@ -54,23 +52,23 @@ export async function scheduledRun(input: ScheduledRunInput): Promise<ScheduledR
       const c = await clock();
       const days = [...new Set([...c.pendingDays, c.previousDay])].sort();
       await attributeDays(accountId, days, input.concurrency ?? 4);
-      return { kind: input.kind, at, ran: days.map((d) => `attribution/${accountId}/${d}`) };
+      return { kind: input.kind, at, ran: days.map((d) => workflowIds.dailyAttribution(accountId, d)) };
     }
     case 'estimates': {
       const hour = isoHour(Math.floor(Date.parse(at) / HOUR_MS) * HOUR_MS);
-      const id = `estimates/${accountId}/${hour}`;
+      const id = workflowIds.usageEstimates(accountId, hour);
       await startOrWait('usageEstimates', id, { accountId, asOf: hour });
       return { kind: input.kind, at, ran: [id] };
     }
     case 'month-end': {
       const { previousMonth: month } = await clock();
-      const id = `month-end/${accountId}/${month}`;
+      const id = workflowIds.monthEndClose(accountId, month);
       await startOrWait('monthEndClose', id, { accountId, month, asOf: at });
       return { kind: input.kind, at, ran: [id] };
     }
     case 'trends': {
       const { previousMonth: month } = await clock();
-      const id = `trends/${accountId}/${month}`;
+      const id = workflowIds.sixMonthTrends(accountId, month);
       await startOrWait('sixMonthTrends', id, { accountId, month });
       return { kind: input.kind, at, ran: [id] };
     }

@@ -1,17 +1,8 @@
 import { proxyActivities } from '@temporalio/workflow';
 import type { Activities, TrendsResult } from '../activities';
-import { NON_RETRYABLE } from '../domain/errors';
+import { SQL_QUICK_WORK } from './activity-options';
 
-const { computeTrends } = proxyActivities<Activities>({
-  startToCloseTimeout: '10 minutes',
-  heartbeatTimeout: '20 seconds',
-  retry: {
-    initialInterval: '2 seconds',
-    maximumInterval: '1 minute',
-    maximumAttempts: 20,
-    nonRetryableErrorTypes: NON_RETRYABLE,
-  },
-});
+const { computeTrends } = proxyActivities<Activities>(SQL_QUICK_WORK);
 
 export interface SixMonthTrendsInput {
   accountId: string;

@@ -1,21 +1,12 @@
 import { ParentClosePolicy, proxyActivities, startChild, workflowInfo } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { Activities, AlertNotice, EstimateResult, RollupResult } from '../activities';
-import { NON_RETRYABLE } from '../domain/errors';
 import type { DeliveryInput } from './delivery';
+import { workflowIds } from '../domain/workflow-ids';
+import { SQL_QUICK_WORK } from './activity-options';
 
 const { refreshRollup, computeEstimates, evaluateAlerts, pendingAlertDeliveries } =
-  proxyActivities<Activities>({
-    startToCloseTimeout: '15 minutes',
-    heartbeatTimeout: '20 seconds',
-    retry: {
-      initialInterval: '2 seconds',
-      backoffCoefficient: 2,
-      maximumInterval: '1 minute',
-      maximumAttempts: 20,
-      nonRetryableErrorTypes: NON_RETRYABLE,
-    },
-  });
+  proxyActivities<Activities>(SQL_QUICK_WORK);
 
 export interface UsageEstimatesInput {
   accountId: string;
@@ -55,7 +46,7 @@ export async function usageEstimates(input: UsageEstimatesInput): Promise<UsageE
   for (const d of pending) {
     try {
       await startChild('delivery', {
-        workflowId: `delivery/${d.id}`,
+        workflowId: workflowIds.delivery(d.id),
         args: [{ deliveryId: d.id, ...input.delivery }],
         parentClosePolicy: ParentClosePolicy.ABANDON,
       });

@@ -11,6 +11,7 @@ import {
 import { renderProgress } from '../lib/progress';
 import { log, startOrAttach, withClient, withDb } from '../context';
 import { table } from '../lib/output';
+import { workflowIds } from '../../domain/workflow-ids';
 
 const DAY = /^\d{4}-\d{2}-\d{2}$/;
 
@@ -191,7 +192,7 @@ export function registerBackfill(program: Command): void {
           printPreview(p);
           return;
         }
-        const id = `backfill/${o.account}/${o.from}/${o.to}`;
+        const id = workflowIds.backfill(o.account, o.from, o.to);
         await withClient(async (client, config) => {
           await startOrAttach(client, 'backfill', {
             taskQueue: config.taskQueue,

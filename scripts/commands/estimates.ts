@@ -3,7 +3,7 @@ import type { Knex } from 'knex';
 import { estimateErrors, estimateReport } from '../../db/estimates';
 import { isMonth } from '../../domain/month-end';
 import { HOUR_MS, isoHour } from '../../domain/time';
-import { workflowIds } from '../../infra/temporal';
+import { workflowIds } from '../../domain/workflow-ids';
 import type { UsageEstimatesResult } from '../../workflows/usage-estimates';
 import { asOfFrom, log, startOrAttach, withClient, withDb } from '../context';
 import { table } from '../lib/output';

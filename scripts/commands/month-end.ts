@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { listDeliveries, type DeliveryStatus } from '../../db/deliveries';
 import { byOrg, byTag, requireVersion, totals } from '../../db/month-end-report';
 import { isMonth } from '../../domain/month-end';
-import { workflowIds } from '../../infra/temporal';
+import { workflowIds } from '../../domain/workflow-ids';
 import type { MonthEndCloseResult } from '../../workflows/month-end-close';
 import { asOfFrom, log, startOrAttach, withClient, withDb } from '../context';
 import { printCsv, printRows, table } from '../lib/output';

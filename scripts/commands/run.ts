@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { workflowIds } from '../../infra/temporal';
+import { workflowIds } from '../../domain/workflow-ids';
 import { asOfFrom, startOrAttach, withClient } from '../context';
 import { registerAttribution } from './attribution';
 import { registerEstimates } from './estimates';

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { storedTrends, type StoredTrend } from '../../db/trends';
 import { isMonth } from '../../domain/month-end';
 import { sparkline, type View } from '../../domain/trends';
-import { workflowIds } from '../../infra/temporal';
+import { workflowIds } from '../../domain/workflow-ids';
 import { log, startOrAttach, withClient, withDb } from '../context';
 import { table } from '../lib/output';
 import { csvLine } from '../lib/output';
