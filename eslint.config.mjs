@@ -22,6 +22,34 @@ const nodeAndIo = [
   '@temporalio/activity',
 ];
 
+// The layers, top to bottom: a folder imports only from folders below it (and its own). The edges (scripts/,
+// bench/, faults/, test/) may import anything; worker/ is the composition root.
+const LAYERS = [
+  ['worker'],
+  ['client', 'schedules'],
+  ['workflows'],
+  ['activities'],
+  ['infra', 'queries'],
+  ['db'],
+  ['domain'],
+];
+const EDGES = ['scripts', 'bench', 'faults', 'test'];
+/** no-restricted-imports patterns for a folder: every folder of a higher layer (and the edges). */
+function upward(folder) {
+  const at = LAYERS.findIndex((l) => l.includes(folder));
+  const above = [...EDGES, ...LAYERS.slice(0, at).flat()];
+  return { group: above.flatMap((f) => [`../${f}`, `../${f}/*`]), message: `${folder}/ imports only down the layers.` };
+}
+const typeOnly = (folder, what) => ({
+  group: [`../${what}`, `../${what}/*`],
+  allowTypeImports: true,
+  message: `${folder}/ imports ${what}/ as types only.`,
+});
+const layerRule = (folder, extra = []) => ({
+  files: [`${folder}/**/*.ts`],
+  rules: { 'no-restricted-imports': ['error', { patterns: [upward(folder), ...extra] }] },
+});
+
 export default tseslint.config(
   { ignores: ['node_modules/**', '.tools/**', '.orgtally/**', 'out/**', 'coverage/**', '*.js', '*.mjs'] },
   js.configs.recommended,
@@ -35,6 +63,14 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', ignoreRestSiblings: true }],
     },
   },
+  layerRule('domain'),
+  layerRule('db'),
+  layerRule('infra'),
+  layerRule('queries'),
+  layerRule('activities'),
+  layerRule('client', [typeOnly('client', 'workflows')]),
+  layerRule('schedules', [typeOnly('schedules', 'workflows')]),
+  layerRule('worker'),
   {
     // Workflow code is replayed: it must be deterministic and free of I/O.
     files: ['workflows/**/*.ts'],
@@ -44,17 +80,13 @@ export default tseslint.config(
         {
           paths: nodeAndIo,
           patterns: [
+            upward('workflows'),
             { group: ['node:*'], message: 'No Node builtins in workflow code.' },
             {
-              group: ['../infra/*', '../db/*', '../worker/*', '../scripts/*'],
+              group: ['../infra', '../infra/*', '../db', '../db/*', '../queries', '../queries/*'],
               message: 'Workflows stay pure.',
             },
-            {
-              group: ['../activities/*', '../activities'],
-              importNamePattern: '^(?!type )',
-              allowTypeImports: true,
-              message: 'Import activities as types only.',
-            },
+            typeOnly('workflows', 'activities'),
           ],
         },
       ],

@@ -25,6 +25,7 @@ import { buildWorkflowBundle, createWorker } from '../worker/worker';
 import { backfillPlan, type BackfillResult } from '../workflows/backfill';
 import { median, timeIt, type BenchLine } from './lib';
 import { workflowIds } from '../domain/workflow-ids';
+import { startWorkflow } from '../client/start';
 
 /**
  * The orchestration overhead of a backfill: the real `backfill` workflow on a Temporal dev server with an
@@ -631,7 +632,7 @@ async function temporalBackfill(
     await worker.runUntil(async () => {
       await waitRunning(worker);
       ms = await timeIt(async () => {
-        handle = await env.client.workflow.start('backfill', {
+        handle = await startWorkflow(env.client, 'backfill', {
           taskQueue,
           workflowId: workflowIds.backfill(ACCOUNT, FROM, to),
           args: [{ accountId: ACCOUNT, from: FROM, to, concurrency }],

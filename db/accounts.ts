@@ -391,3 +391,15 @@ export async function accountClock(db: Knex, accountId: string, at: string): Pro
     pendingDays: r.pending_days,
   };
 }
+
+/** An account's calendar settings, for every account (what the schedules are made of). */
+export interface AccountCalendar {
+  id: string;
+  timezone: string;
+  lateness_hours: number;
+}
+
+export async function accountCalendars(db: Knex): Promise<AccountCalendar[]> {
+  const rows = await db('accounts').select('id', 'timezone', 'lateness_hours').orderBy('id');
+  return rows.map((r) => ({ id: r.id, timezone: r.timezone, lateness_hours: Number(r.lateness_hours) }));
+}

@@ -16,6 +16,7 @@ import type { FuzzFile } from './fuzz';
 import { snapshotFiles, snapshotTables, type Snapshot } from './snapshot';
 import { freshDatabase, WorkerProcess, type FaultStack } from './stack';
 import { workflowIds } from '../domain/workflow-ids';
+import { startWorkflow } from '../client/start';
 
 /** One run of the main job — the drop folder, then a backfill of a month with its close — from empty. */
 export interface MonthRange {
@@ -176,7 +177,7 @@ export async function runOnce(opts: {
       }
     };
     const ingest = await phase(async () => {
-      const handle = await client.workflow.start('ingestDropFolder', {
+      const handle = await startWorkflow(client, 'ingestDropFolder', {
         taskQueue: namespace,
         workflowId: workflowIds.ingestDropFolder(asOf),
         args: [{ asOf, retry: { maximumAttempts: 40, initialIntervalMs: 1_000 } }],
@@ -187,7 +188,7 @@ export async function runOnce(opts: {
       `${name}: drop folder ingested (${ingest.accepted.toLocaleString('en-US')} accepted, ${ingest.quarantined.toLocaleString('en-US')} quarantined)`,
     );
     const backfill = await phase(async () => {
-      const handle = await client.workflow.start('backfill', {
+      const handle = await startWorkflow(client, 'backfill', {
         taskQueue: namespace,
         workflowId: workflowIds.backfill('acme', month.from, month.to),
         args: [

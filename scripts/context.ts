@@ -1,4 +1,4 @@
-import { WorkflowExecutionAlreadyStartedError, type Client, type WorkflowHandle } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import type { Knex } from 'knex';
 import { loadConfig, type Config } from '../infra/config';
 import { connectClient } from '../infra/temporal';
@@ -47,23 +47,5 @@ export async function withClient<T>(fn: (client: Client, config: Config) => Prom
     return await fn(client, config);
   } finally {
     await client.connection.close();
-  }
-}
-
-/** Starts a workflow under its idempotency id, or attaches to the run already going under that id. */
-export async function startOrAttach(
-  client: Client,
-  workflowType: string,
-  opts: { taskQueue: string; workflowId: string; args: unknown[]; quiet?: boolean },
-): Promise<WorkflowHandle> {
-  const { quiet, ...start } = opts;
-  try {
-    const handle = await client.workflow.start(workflowType, start);
-    if (!quiet) log(`started ${opts.workflowId}`);
-    return handle;
-  } catch (err) {
-    if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
-    log(`${opts.workflowId} is already running: attaching`);
-    return client.workflow.getHandle(opts.workflowId);
   }
 }

@@ -14,7 +14,7 @@ import { workflowIds } from '../domain/workflow-ids';
 import { connectClient } from '../infra/temporal';
 import { createWorker } from '../worker/worker';
 import type { IngestDropFolderResult } from '../workflows/ingest-drop-folder';
-import { startOrAttach } from './context';
+
 import { table } from './lib/output';
 import {
   badFeedLines,
@@ -32,9 +32,12 @@ import { trendTable } from './commands/trends';
 import { alertHistory } from '../db/alerts';
 import { estimateErrors, estimateReport } from '../db/estimates';
 import type { UsageEstimatesResult } from '../workflows/usage-estimates';
-import { applySchedules, applyLineText, readAccounts, scheduleRow } from '../infra/schedules';
+import { applySchedules, applyLineText } from '../schedules/apply';
+import { accountCalendars as readAccounts } from '../db/accounts';
+import { scheduleRow } from '../schedules/operate';
 import { backfillPlan, type BackfillInput, type BackfillStep } from '../workflows/backfill';
 import { watch } from './commands/backfill';
+import { startOrAttach, startWorkflow } from '../client/start';
 
 /**
  * The main job end to end on embedded defaults: local stack, example account, ~7 months of hourly sample usage
@@ -174,11 +177,9 @@ async function ingestPhase(client: Client, taskQueue: string, asOfMs: number): P
   const asOf = new Date(asOfMs).toISOString();
   const workflowId = `${workflowIds.ingestDropFolder(asOf)}/demo-${Date.now()}`;
   const started = Date.now();
-  const result: IngestDropFolderResult = await client.workflow.execute('ingestDropFolder', {
-    taskQueue,
-    workflowId,
-    args: [{ asOf }],
-  });
+  const result: IngestDropFolderResult = await (
+    await startWorkflow(client, 'ingestDropFolder', { taskQueue, workflowId, args: [{ asOf }] })
+  ).result();
   const secs = (Date.now() - started) / 1000;
   log(`${workflowId} finished in ${secs.toFixed(1)} s`);
   log(
@@ -316,7 +317,7 @@ async function backfillPhase(
     taskQueue,
     workflowId: id,
     args: [input],
-    quiet: true,
+    log,
   });
   const r = await watch(handle, id, { detachOnInterrupt: false }); // Ctrl-C is the demo's: it stops the stack
   const secs = (Date.now() - started) / 1000;
@@ -482,13 +483,17 @@ async function estimatesPhase(
   let batches = 0;
   let mails = 0;
   for (const asOf of asOfs) {
-    const r: UsageEstimatesResult = await client.workflow.execute('usageEstimates', {
-      taskQueue,
-      workflowId: workflowIds.usageEstimates('acme', asOf),
-      args: [{ accountId: 'acme', asOf }],
-    });
+    const r: UsageEstimatesResult = await (
+      await startWorkflow(client, 'usageEstimates', {
+        taskQueue,
+        workflowId: workflowIds.usageEstimates('acme', asOf),
+        args: [{ accountId: 'acme', asOf }],
+      })
+    ).result();
     // The deliveries outlive the run (ABANDON); wait for them so that the mails are in before the next hour.
-    await Promise.all(r.deliveries.map((x) => client.workflow.getHandle(workflowIds.delivery(x.id)).result()));
+    await Promise.all(
+      r.deliveries.map((x) => client.workflow.getHandle(workflowIds.delivery(x.id)).result()),
+    );
     batches += r.rollup.batches;
     mails += r.deliveries.length;
   }

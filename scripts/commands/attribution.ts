@@ -9,8 +9,9 @@ import { resolveEndpoints } from '../../infra/stack';
 import { workflowIds } from '../../domain/workflow-ids';
 import { connectClient } from '../../infra/temporal';
 import type { DailyAttributionResult } from '../../workflows/daily-attribution';
-import { log, startOrAttach, withDb } from '../context';
+import { log, withDb } from '../context';
 import { table, tsvLine } from '../lib/output';
+import { startOrAttach } from '../../client/start';
 
 /** Starts (or attaches to) dailyAttribution for each day; with `wait`, at most `concurrency` at once. */
 export async function runAttribution(
@@ -31,7 +32,8 @@ export async function runAttribution(
       taskQueue,
       workflowId: workflowIds.dailyAttribution(accountId, day),
       args: [{ accountId, day, restateTags: opts.restateTags }],
-      quiet: opts.wait, // with --wait each day prints its result instead
+      // with --wait each day prints its result instead of 'started'
+      log: (l) => (opts.wait && l.startsWith('started') ? undefined : log(l)),
     });
     if (opts.wait) opts.onDone?.(day, (await handle.result()) as DailyAttributionResult);
   };

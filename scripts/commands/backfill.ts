@@ -9,9 +9,10 @@ import {
   type BackfillStep,
 } from '../../workflows/backfill';
 import { renderProgress } from '../lib/progress';
-import { log, startOrAttach, withClient, withDb } from '../context';
+import { log, withClient, withDb } from '../context';
 import { table } from '../lib/output';
 import { workflowIds } from '../../domain/workflow-ids';
+import { startOrAttach } from '../../client/start';
 
 const DAY = /^\d{4}-\d{2}-\d{2}$/;
 
@@ -173,6 +174,7 @@ export function registerBackfill(program: Command): void {
         wait: boolean;
       }) => {
         if (!o.account || !o.from || !o.to) throw new Error('backfill needs --account, --from and --to');
+        const { account, from, to } = { account: o.account, from: o.from, to: o.to };
         if (!DAY.test(o.from) || !DAY.test(o.to) || o.to < o.from)
           throw new Error(`--from ${o.from} --to ${o.to}: two days YYYY-MM-DD, in order`);
         const steps = parseSteps(o.steps);
@@ -197,7 +199,8 @@ export function registerBackfill(program: Command): void {
           await startOrAttach(client, 'backfill', {
             taskQueue: config.taskQueue,
             workflowId: id,
-            args: [{ accountId: o.account, from: o.from, to: o.to, steps, concurrency }],
+            args: [{ accountId: account, from, to, steps, concurrency }],
+            log,
           });
           if (!o.wait) {
             console.log(id);

@@ -5,9 +5,10 @@ import { isMonth } from '../../domain/month-end';
 import { HOUR_MS, isoHour } from '../../domain/time';
 import { workflowIds } from '../../domain/workflow-ids';
 import type { UsageEstimatesResult } from '../../workflows/usage-estimates';
-import { asOfFrom, log, startOrAttach, withClient, withDb } from '../context';
+import { asOfFrom, log, withClient, withDb } from '../context';
 import { table } from '../lib/output';
 import { printCsv } from '../lib/output';
+import { startOrAttach } from '../../client/start';
 
 const FORMATS = ['table', 'json', 'csv'] as const;
 const ROWS = ['totals', 'by_org'] as const;
@@ -42,6 +43,7 @@ export function registerEstimates(run: Command, report: Command): void {
           taskQueue: config.taskQueue,
           workflowId: workflowIds.usageEstimates(o.account, hour),
           args: [{ accountId: o.account, asOf: hour }],
+          log,
         });
         if (!o.wait) return;
         const r = (await handle.result()) as UsageEstimatesResult;

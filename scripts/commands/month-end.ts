@@ -4,8 +4,9 @@ import { byOrg, byTag, requireVersion, totals } from '../../db/month-end-report'
 import { isMonth } from '../../domain/month-end';
 import { workflowIds } from '../../domain/workflow-ids';
 import type { MonthEndCloseResult } from '../../workflows/month-end-close';
-import { asOfFrom, log, startOrAttach, withClient, withDb } from '../context';
+import { asOfFrom, log, withClient, withDb } from '../context';
 import { printCsv, printRows, table } from '../lib/output';
+import { startOrAttach } from '../../client/start';
 
 const ROWS = ['totals', 'by_org', 'by_tag'] as const;
 type RowsName = (typeof ROWS)[number];
@@ -35,6 +36,7 @@ export function registerMonthEnd(run: Command, report: Command, program: Command
             taskQueue: config.taskQueue,
             workflowId: workflowIds.monthEndClose(o.account, o.month),
             args: [{ accountId: o.account, month: o.month, asOf, concurrency: Number(o.concurrency) }],
+            log,
           });
           if (!o.wait) return;
           const r = (await handle.result()) as MonthEndCloseResult;

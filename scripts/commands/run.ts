@@ -1,11 +1,12 @@
 import type { Command } from 'commander';
 import { workflowIds } from '../../domain/workflow-ids';
-import { asOfFrom, startOrAttach, withClient } from '../context';
+import { asOfFrom, log, withClient } from '../context';
 import { registerAttribution } from './attribution';
 import { registerEstimates } from './estimates';
 import { registerMonthEnd } from './month-end';
 import { registerSummary } from './summary';
 import { registerTrends } from './trends';
+import { startOrAttach } from '../../client/start';
 
 export function registerRun(program: Command): void {
   const run = program.command('run').description('start a workflow (a running worker executes it)');
@@ -27,6 +28,7 @@ export function registerRun(program: Command): void {
           taskQueue: config.taskQueue,
           workflowId: workflowIds.ingestDropFolder(asOf),
           args: [{ asOf }],
+          log,
         });
         if (opts.wait) console.log(JSON.stringify(await handle.result(), null, 2));
       });

@@ -1,13 +1,7 @@
 import type { Command } from 'commander';
-import {
-  applyLineText,
-  applySchedules,
-  listSchedules,
-  ourSchedule,
-  readAccounts,
-  triggerSchedule,
-  type ScheduleTarget,
-} from '../../infra/schedules';
+import { applyLineText, applySchedules, type ScheduleTarget } from '../../schedules/apply';
+import { listSchedules, ourSchedule, triggerSchedule } from '../../schedules/operate';
+import { accountCalendars as readAccounts } from '../../db/accounts';
 import { log, withClient, withDb } from '../context';
 import { printRows } from '../lib/output';
 

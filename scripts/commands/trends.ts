@@ -3,9 +3,10 @@ import { storedTrends, type StoredTrend } from '../../db/trends';
 import { isMonth } from '../../domain/month-end';
 import { sparkline, type View } from '../../domain/trends';
 import { workflowIds } from '../../domain/workflow-ids';
-import { log, startOrAttach, withClient, withDb } from '../context';
+import { log, withClient, withDb } from '../context';
 import { table } from '../lib/output';
 import { csvLine } from '../lib/output';
+import { startOrAttach } from '../../client/start';
 
 const change = (kind: string, abs: string | null, pct: string | null) =>
   kind === 'absent'
@@ -43,6 +44,7 @@ export function registerTrends(run: Command, report: Command): void {
           taskQueue: config.taskQueue,
           workflowId: workflowIds.sixMonthTrends(o.account, o.month),
           args: [{ accountId: o.account, month: o.month }],
+          log,
         });
         if (o.wait) console.log(JSON.stringify(await handle.result(), null, 2));
       });

@@ -1,15 +1,13 @@
 import type { ScheduleDescription } from '@temporalio/client';
 import {
   accountSchedules,
-  calendarWords,
   desiredSchedules,
   ingestSchedule,
   monthEndDay,
   parseScheduleId,
-  scheduleDifferences,
-  specWords,
   type DesiredSchedule,
-} from '../../infra/schedules';
+} from '../../schedules/desired';
+import { calendarWords, scheduleDifferences, specWords } from '../../schedules/compare';
 
 const acme = { id: 'acme', timezone: 'Europe/Paris', lateness_hours: 72 };
 const byKind = (account = acme) =>

@@ -4,15 +4,10 @@ import { randomBytes } from 'node:crypto';
 import { ingestFile } from '../../activities/ingest-file';
 import { applyAccountSpec } from '../../db/accounts';
 import { HOUR_MS, isoHour } from '../../domain/time';
-import {
-  ACCOUNT_KINDS,
-  applySchedules,
-  listScheduleIds,
-  listSchedules,
-  readAccounts,
-  type ApplyLine,
-  type ScheduleTarget,
-} from '../../infra/schedules';
+import { ACCOUNT_KINDS } from '../../schedules/desired';
+import { applySchedules, listScheduleIds, type ApplyLine, type ScheduleTarget } from '../../schedules/apply';
+import { listSchedules } from '../../schedules/operate';
+import { accountCalendars as readAccounts } from '../../db/accounts';
 import type { ScheduledRunResult } from '../../workflows/scheduled-run';
 import { cloneTestDatabase } from '../support/db';
 import { exampleSpecJson, parseSpec, rec, tempDir, TEST_AS_OF, writeFile } from '../support/fixtures';
