@@ -403,3 +403,19 @@ export async function accountCalendars(db: Knex): Promise<AccountCalendar[]> {
   const rows = await db('accounts').select('id', 'timezone', 'lateness_hours').orderBy('id');
   return rows.map((r) => ({ id: r.id, timezone: r.timezone, lateness_hours: Number(r.lateness_hours) }));
 }
+
+/** An account's orgs with their parents, by public id (the tree scopes are cut from). */
+export async function orgTree(
+  db: Knex,
+  accountId: string,
+): Promise<{ public_id: string; name: string; parent: string | null; billable: boolean }[]> {
+  return db('orgs as o')
+    .leftJoin('orgs as p', 'p.id', 'o.parent_id')
+    .where('o.account_id', accountId)
+    .orderByRaw('o.public_id COLLATE "C"')
+    .select('o.public_id', 'o.name', 'p.public_id as parent', 'o.billable');
+}
+
+export async function accountIds(db: Knex): Promise<string[]> {
+  return (await db('accounts').orderBy('id').select('id')).map((r: { id: string }) => r.id);
+}

@@ -13,7 +13,7 @@ export interface AttributionRow {
 /** The attributed hourly rows of a day (optionally one product), in file order, with Datadog field names. */
 export async function attributionRows(
   db: Knex,
-  q: { accountId: string; day: string; product?: string },
+  q: { accountId: string; day: string; product?: string; orgs?: string[] },
 ): Promise<{ tagKeys: string[]; rows: (AttributionRow & { cells: Cell[] })[] } | undefined> {
   const run = await db('attribution_runs').where({ account_id: q.accountId, day: q.day }).first('tag_keys');
   if (!run) return undefined;
@@ -23,6 +23,7 @@ export async function attributionRows(
     .where({ 'h.account_id': q.accountId, 'h.day': q.day })
     .modify((b) => {
       if (q.product) b.where('p.code', q.product);
+      if (q.orgs) b.whereIn('o.public_id', q.orgs);
     })
     .orderBy([{ column: 'p.code' }, { column: 'o.public_id' }, { column: 'h.hour' }, { column: 'h.cells' }])
     .select(

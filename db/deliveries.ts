@@ -233,7 +233,8 @@ export async function listDeliveries(
       if (filter.accountId) q.where({ account_id: filter.accountId });
       if (filter.status) q.where({ status: filter.status });
     })
-    .orderBy('id', 'desc')
+    // the table's id (bigint), not the text id of the select list: 10 after 9
+    .orderBy('deliveries.id', 'desc')
     .limit(filter.limit ?? 100)
     .select(db.raw(COLS));
 }

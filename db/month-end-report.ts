@@ -355,3 +355,40 @@ export async function writeMonthEndFiles(
   }
   return out;
 }
+
+export interface MonthStatus {
+  /** [start, end) of the month in the account's time zone. */
+  start: string;
+  end: string;
+  /** The month has ended at as-of. */
+  ended: boolean;
+  /** Its month-end versions, oldest first (empty: never closed). */
+  versions: number[];
+  /** The account's first hour of usage ever (null: none yet). */
+  firstUsage: string | null;
+}
+
+/** Where a month stands at an instant: what a report of it can say, and what it must refuse. */
+export async function monthStatus(db: Knex, accountId: string, month: string, asOf: string): Promise<MonthStatus> {
+  const { rows } = await db.raw(
+    `SELECT s AS start, e AS end, CAST(:asOf AS timestamptz) >= e AS ended,
+            coalesce((SELECT array_agg(v.version ORDER BY v.version) FROM month_end_versions v
+                       WHERE v.account_id = :account AND v.month = CAST(:start AS date)), '{}') AS versions,
+            (SELECT min(f.hour) FROM usage_facts f JOIN orgs o ON o.id = f.org_id WHERE o.account_id = :account)
+              AS first_usage
+       FROM accounts a,
+            LATERAL (SELECT (CAST(:start AS date))::timestamp AT TIME ZONE a.timezone AS s,
+                            (CAST(:start AS date) + interval '1 month')::timestamp AT TIME ZONE a.timezone AS e) b
+      WHERE a.id = :account`,
+    { account: accountId, start: `${month}-01`, asOf },
+  );
+  const r = rows[0];
+  if (!r) throw new OrgtallyError(ErrorType.UnknownAccount, `no account "${accountId}"`);
+  return {
+    start: new Date(r.start).toISOString(),
+    end: new Date(r.end).toISOString(),
+    ended: r.ended,
+    versions: r.versions,
+    firstUsage: r.first_usage ? new Date(r.first_usage).toISOString() : null,
+  };
+}

@@ -8,6 +8,8 @@ export const ErrorType = {
   /** An input could be read but not loaded, for a reason that would come back on every retry. */
   LoadFailed: 'OrgtallyLoadFailed',
   UnknownAccount: 'OrgtallyUnknownAccount',
+  /** What was asked for does not exist — or is outside the caller's scope, which is said the same way. */
+  NotFound: 'OrgtallyNotFound',
   /** Attributed rows or files do not add up to the facts: never publish them. */
   ReconciliationMismatch: 'OrgtallyReconciliationMismatch',
   /** The mail server refused the message for good (5xx): recorded in the ledger, not retried. */
@@ -23,6 +25,7 @@ export const NON_RETRYABLE: string[] = [
   ErrorType.UnreadableInput,
   ErrorType.LoadFailed,
   ErrorType.UnknownAccount,
+  ErrorType.NotFound,
   ErrorType.ReconciliationMismatch,
   ErrorType.PermanentDeliveryFailure,
 ];

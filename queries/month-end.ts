@@ -1,0 +1,75 @@
+import type { Knex } from 'knex';
+import {
+  byOrg,
+  byTag,
+  findVersion,
+  monthStatus,
+  totals,
+  type MonthStatus,
+  type VersionRow,
+} from '../db/month-end-report';
+import type { OrgRow, TagRow, TotalRow } from '../domain/month-end-report';
+import { isMonth } from '../domain/month-end';
+import { ErrorType, OrgtallyError } from '../domain/errors';
+import { notFound, type Scope } from './scope';
+
+/** A closed month's figures as a caller may see them: the account's totals from the root org only. */
+export interface MonthEndReport {
+  version: VersionRow;
+  /** Undefined for a caller below the root org: the account's totals are everyone's usage. */
+  totals: TotalRow[] | undefined;
+  by_org: OrgRow[];
+  by_tag: TagRow[];
+}
+
+export function checkMonth(month: string): void {
+  if (!isMonth(month)) throw new OrgtallyError(ErrorType.InvalidInput, `month "${month}" is not YYYY-MM`);
+}
+
+const versionsText = (v: number[]) =>
+  v.length === 1 ? `version 1 only` : `versions 1 to ${v[v.length - 1]}`;
+
+/**
+ * The version asked for (default: the latest) of a month that has ended and been closed; each other case is
+ * an error that says which it is and what to do.
+ */
+export async function closedVersion(
+  db: Knex,
+  scope: Scope,
+  q: { month: string; version?: number; asOf: string },
+): Promise<VersionRow> {
+  checkMonth(q.month);
+  const st: MonthStatus = await monthStatus(db, scope.accountId, q.month, q.asOf);
+  if (!st.versions.length) {
+    if (!st.ended)
+      throw notFound(
+        `${scope.accountId} ${q.month} has not ended (it ends ${st.end}): \`report summary --month ${q.month}\` ` +
+          `shows it so far`,
+      );
+    throw notFound(
+      `${scope.accountId} ${q.month} has not been closed: run \`orgtally run month-end --account ` +
+        `${scope.accountId} --month ${q.month}\``,
+    );
+  }
+  if (q.version !== undefined && !st.versions.includes(q.version))
+    throw notFound(`${scope.accountId} ${q.month} has ${versionsText(st.versions)}; there is no version ${q.version}`);
+  return (await findVersion(db, scope.accountId, q.month, q.version)) as VersionRow;
+}
+
+const visible = <T extends { public_id: string }>(scope: Scope, rows: T[]) =>
+  scope.parentLevel ? rows : rows.filter((r) => scope.orgs.has(r.public_id));
+
+export async function monthEndReport(
+  db: Knex,
+  scope: Scope,
+  q: { month: string; version?: number; asOf: string; parts?: ('totals' | 'by_org' | 'by_tag')[] },
+): Promise<MonthEndReport> {
+  const v = await closedVersion(db, scope, q);
+  const want = new Set(q.parts ?? ['totals', 'by_org', 'by_tag']);
+  return {
+    version: v,
+    totals: scope.parentLevel && want.has('totals') ? await totals(db, v) : undefined,
+    by_org: want.has('by_org') ? visible(scope, await byOrg(db, v)) : [],
+    by_tag: want.has('by_tag') ? visible(scope, await byTag(db, v)) : [],
+  };
+}

@@ -1,0 +1,81 @@
+import type { Knex } from 'knex';
+import { monthToDate } from '../db/month-end';
+import { byOrg, findVersion, monthStatus, totals } from '../db/month-end-report';
+import type { View } from '../domain/trends';
+import { summarizeOrgs, type SummaryOrg, type SummaryTotal } from '../domain/usage-summary';
+import { checkMonth } from './month-end';
+import { notFound, type Scope } from './scope';
+
+/**
+ * The multi-org usage summary of a month (Datadog's "Overall" and "Individual organizations"): from its latest
+ * month-end version, or — for a month not closed — computed live with the close's SQL over the hours elapsed.
+ */
+export interface UsageSummary {
+  source: string;
+  status: 'provisional' | 'final' | 'month_to_date' | 'not_closed';
+  data_complete_through: string;
+  /** Per product, account-wide: the root org's view only. */
+  usage: SummaryTotal[] | undefined;
+  orgs: SummaryOrg[];
+}
+
+export async function usageSummary(
+  db: Knex,
+  scope: Scope,
+  q: { month: string; view: View; asOf: string },
+): Promise<UsageSummary> {
+  checkMonth(q.month);
+  const st = await monthStatus(db, scope.accountId, q.month, q.asOf);
+  const data = await (async () => {
+    const v = st.versions.length ? await findVersion(db, scope.accountId, q.month) : undefined;
+    if (v) {
+      return {
+        source: `month-end version ${v.version} (${v.status})`,
+        status: v.status,
+        data_complete_through: v.data_complete_through,
+        totals: await totals(db, v),
+        orgs: await byOrg(db, v),
+      };
+    }
+    // A month that has not begun, or lies wholly before the account's first usage, has nothing to sum: saying
+    // so beats a table of zeros with the commitment's cost.
+    if (Date.parse(st.start) > Date.parse(q.asOf))
+      throw notFound(`${scope.accountId} ${q.month} has not begun (it starts ${st.start})`);
+    if (st.firstUsage === null || Date.parse(st.firstUsage) >= Date.parse(st.end))
+      throw notFound(
+        `${scope.accountId} has no usage in ${q.month}` +
+          (st.firstUsage ? ` (its first usage is of ${st.firstUsage})` : ' (none ingested yet)'),
+      );
+    const mtd = await monthToDate(db, { accountId: scope.accountId, month: q.month, asOf: q.asOf });
+    return {
+      source: st.ended
+        ? `not closed yet: computed over the whole month (${mtd.hours} h), provisional`
+        : `month-to-date over ${mtd.hours} h through ${mtd.periodEnd} (not closed; provisional)`,
+      status: st.ended ? ('not_closed' as const) : ('month_to_date' as const),
+      data_complete_through: mtd.dataCompleteThrough,
+      totals: mtd.totals,
+      orgs: mtd.orgs,
+    };
+  })();
+  // Shares are of the account's usage, computed over every org before the caller's rows are picked.
+  const orgs = summarizeOrgs(scope.accountId, data.orgs, q.view).filter(
+    (r) => scope.parentLevel || scope.orgs.has(r.public_id),
+  );
+  return {
+    source: data.source,
+    status: data.status,
+    data_complete_through: data.data_complete_through,
+    usage: scope.parentLevel
+      ? data.totals.map((t) => ({
+          usage_type: t.usage_type,
+          unit: t.unit,
+          total_usage: t.total_usage,
+          billable_usage: t.billable_usage,
+          committed_cost: t.committed_cost,
+          on_demand_cost: t.on_demand_cost,
+          total_cost: t.total_cost,
+        }))
+      : undefined,
+    orgs,
+  };
+}
