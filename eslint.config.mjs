@@ -38,7 +38,10 @@ const EDGES = ['scripts', 'bench', 'faults', 'test'];
 function upward(folder) {
   const at = LAYERS.findIndex((l) => l.includes(folder));
   const above = [...EDGES, ...LAYERS.slice(0, at).flat()];
-  return { group: above.flatMap((f) => [`../${f}`, `../${f}/*`]), message: `${folder}/ imports only down the layers.` };
+  return {
+    group: above.flatMap((f) => [`../${f}`, `../${f}/*`]),
+    message: `${folder}/ imports only down the layers.`,
+  };
 }
 const typeOnly = (folder, what) => ({
   group: [`../${what}`, `../${what}/*`],

@@ -228,13 +228,15 @@ export async function listDeliveries(
   db: Knex,
   filter: { accountId?: string; status?: DeliveryStatus; limit?: number },
 ): Promise<Delivery[]> {
-  return db('deliveries')
-    .modify((q) => {
-      if (filter.accountId) q.where({ account_id: filter.accountId });
-      if (filter.status) q.where({ status: filter.status });
-    })
-    // the table's id (bigint), not the text id of the select list: 10 after 9
-    .orderBy('deliveries.id', 'desc')
-    .limit(filter.limit ?? 100)
-    .select(db.raw(COLS));
+  return (
+    db('deliveries')
+      .modify((q) => {
+        if (filter.accountId) q.where({ account_id: filter.accountId });
+        if (filter.status) q.where({ status: filter.status });
+      })
+      // the table's id (bigint), not the text id of the select list: 10 after 9
+      .orderBy('deliveries.id', 'desc')
+      .limit(filter.limit ?? 100)
+      .select(db.raw(COLS))
+  );
 }

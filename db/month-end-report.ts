@@ -369,7 +369,12 @@ export interface MonthStatus {
 }
 
 /** Where a month stands at an instant: what a report of it can say, and what it must refuse. */
-export async function monthStatus(db: Knex, accountId: string, month: string, asOf: string): Promise<MonthStatus> {
+export async function monthStatus(
+  db: Knex,
+  accountId: string,
+  month: string,
+  asOf: string,
+): Promise<MonthStatus> {
   const { rows } = await db.raw(
     `SELECT s AS start, e AS end, CAST(:asOf AS timestamptz) >= e AS ended,
             coalesce((SELECT array_agg(v.version ORDER BY v.version) FROM month_end_versions v

@@ -11,9 +11,9 @@ export function checkDay(day: string): void {
 
 /** A product code of the account, else an error naming the account's products. */
 export async function requireProduct(db: Knex, scope: Scope, code: string): Promise<void> {
-  const codes = (await db('products').where({ account_id: scope.accountId }).orderBy('code').select('code')).map(
-    (r: { code: string }) => r.code,
-  );
+  const codes = (
+    await db('products').where({ account_id: scope.accountId }).orderBy('code').select('code')
+  ).map((r: { code: string }) => r.code);
   if (!codes.includes(code))
     throw notFound(`no product "${code}" in account ${scope.accountId} (products: ${codes.join(', ')})`);
 }

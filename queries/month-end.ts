@@ -52,7 +52,9 @@ export async function closedVersion(
     );
   }
   if (q.version !== undefined && !st.versions.includes(q.version))
-    throw notFound(`${scope.accountId} ${q.month} has ${versionsText(st.versions)}; there is no version ${q.version}`);
+    throw notFound(
+      `${scope.accountId} ${q.month} has ${versionsText(st.versions)}; there is no version ${q.version}`,
+    );
   return (await findVersion(db, scope.accountId, q.month, q.version)) as VersionRow;
 }
 

@@ -48,7 +48,9 @@ export function orgFilter(scope: Scope): string[] | undefined {
 /** An org named by the caller: one it may see, else "no such org" (a sibling is not told apart from nothing). */
 export function requireOrg(scope: Scope, org: string): void {
   if (scope.orgs.has(org)) return;
-  throw notFound(`no org "${org}" in account ${scope.accountId} (orgs: ${[...scope.orgs.keys()].join(', ')})`);
+  throw notFound(
+    `no org "${org}" in account ${scope.accountId} (orgs: ${[...scope.orgs.keys()].join(', ')})`,
+  );
 }
 
 /** Account-level reads (totals, the ledger, estimate errors) need the root org. */

@@ -5,6 +5,7 @@ import { connectClient } from '../infra/temporal';
 import { createDb } from '../infra/db';
 import { resolveDatabaseUrl, resolveEndpoints } from '../infra/stack';
 import { ensureDatabase, migrateLatest, pendingMigrations } from '../db/migrate';
+import { scopeOf, type Scope } from '../queries/scope';
 
 export const log = (line: string) => process.stderr.write(`${line}\n`);
 
@@ -29,6 +30,14 @@ export async function withDb<T>(fn: (db: Knex, config: Config) => Promise<T>): P
   } finally {
     await db.destroy();
   }
+}
+
+/** A command's database and the scope it reads: the account as its root org sees it (an operator's view). */
+export async function withScope<T>(
+  accountId: string,
+  fn: (db: Knex, scope: Scope, config: Config) => Promise<T>,
+): Promise<T> {
+  return withDb(async (db, config) => fn(db, await scopeOf(db, accountId), config));
 }
 
 /** The instant a command computes for: --as-of, else now. The CLI is an edge: it may read the clock. */

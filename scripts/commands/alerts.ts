@@ -1,16 +1,10 @@
 import type { Command } from 'commander';
-import { alertHistory, listAlertStates } from '../../db/alerts';
-import { withDb } from '../context';
+import { alertNotices, alertStates } from '../../queries/alerts';
+import { withScope } from '../context';
+import { positiveInt } from '../lib/options';
 import { printRows } from '../lib/output';
-import { requireAccount } from './estimates';
 
 const iso = (d: Date | string | null) => (d === null ? '' : new Date(d).toISOString());
-
-function positive(text: string, flag: string): number {
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`${flag} must be a positive integer`);
-  return n;
-}
 
 export function registerAlerts(program: Command): void {
   const alerts = program.command('alerts').description('alert rule states and notices');
@@ -22,10 +16,7 @@ export function registerAlerts(program: Command): void {
     .option('--all', 'every state, ok included')
     .option('--json', 'JSON lines')
     .action(async (o: { account: string; all?: boolean; json?: boolean }) => {
-      const rows = await withDb(async (db) => {
-        await requireAccount(db, o.account);
-        return listAlertStates(db, o.account, { all: o.all === true });
-      });
+      const rows = await withScope(o.account, (db, scope) => alertStates(db, scope, { all: o.all === true }));
       printRows(rows, o.json, (r) => ({
         rule: r.rule_id,
         scope: r.scope_key,
@@ -43,11 +34,8 @@ export function registerAlerts(program: Command): void {
     .option('--limit <n>', 'at most n notices', '50')
     .option('--json', 'JSON lines')
     .action(async (o: { account: string; limit: string; json?: boolean }) => {
-      const limit = positive(o.limit, '--limit');
-      const rows = await withDb(async (db) => {
-        await requireAccount(db, o.account);
-        return alertHistory(db, o.account, { limit });
-      });
+      const limit = positiveInt(o.limit, '--limit');
+      const rows = await withScope(o.account, (db, scope) => alertNotices(db, scope, { limit }));
       printRows(rows, o.json, (r) => ({
         as_of: iso(r.as_of),
         rule: r.rule_id,

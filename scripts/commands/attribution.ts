@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import type { Client } from '@temporalio/client';
 import { pendingDays } from '../../db/attribution';
-import { attributionRows } from '../../db/attribution-report';
+import { attributionDay } from '../../queries/attribution';
+import { oneOf } from '../lib/options';
 import { dailyHeader, isDay } from '../../domain/attribution';
 import { loadConfig } from '../../infra/config';
 import { createDb } from '../../infra/db';
@@ -9,7 +10,7 @@ import { resolveEndpoints } from '../../infra/stack';
 import { workflowIds } from '../../domain/workflow-ids';
 import { connectClient } from '../../infra/temporal';
 import type { DailyAttributionResult } from '../../workflows/daily-attribution';
-import { log, withDb } from '../context';
+import { log, withScope } from '../context';
 import { table, tsvLine } from '../lib/output';
 import { startOrAttach } from '../../client/start';
 
@@ -102,16 +103,13 @@ export function registerAttribution(run: Command, report: Command): void {
     .option('--product <code>', 'one product (usage type)')
     .option('--format <format>', 'table | json | tsv', 'table')
     .action(async (o: { account: string; day: string; product?: string; format: string }) => {
-      if (!['table', 'json', 'tsv'].includes(o.format))
-        throw new Error('--format must be table, json or tsv');
-      const res = await withDb((db) =>
-        attributionRows(db, { accountId: o.account, day: o.day, product: o.product }),
+      const format = oneOf(o.format, ['table', 'json', 'tsv'], '--format');
+      const res = await withScope(o.account, (db, scope) =>
+        attributionDay(db, scope, { day: o.day, product: o.product }),
       );
-      if (!res)
-        throw new Error(`${o.account} ${o.day} has not been attributed: run \`orgtally run attribution\``);
-      if (o.format === 'json') {
+      if (format === 'json') {
         for (const { cells, ...r } of res.rows) console.log(JSON.stringify(r));
-      } else if (o.format === 'tsv') {
+      } else if (format === 'tsv') {
         console.log(`usage_type\t${dailyHeader(res.tagKeys)}`);
         for (const r of res.rows) {
           console.log(
@@ -130,7 +128,8 @@ export function registerAttribution(run: Command, report: Command): void {
           table(
             res.rows.map((r) => ({
               usage_type: r.usage_type,
-              public_id: r.public_id,
+              org: r.public_id,
+              name: r.org_name,
               hour: r.hour,
               ...Object.fromEntries(res.tagKeys.map((k, i) => [k, r.cells[i] ?? ''])),
               total_usage: r.total_usage,

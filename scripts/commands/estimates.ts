@@ -1,29 +1,21 @@
 import type { Command } from 'commander';
-import type { Knex } from 'knex';
-import { estimateErrors, estimateReport } from '../../db/estimates';
-import { isMonth } from '../../domain/month-end';
+import { estimateErrorReport, latestEstimate } from '../../queries/estimates';
 import { HOUR_MS, isoHour } from '../../domain/time';
 import { workflowIds } from '../../domain/workflow-ids';
 import type { UsageEstimatesResult } from '../../workflows/usage-estimates';
-import { asOfFrom, log, withClient, withDb } from '../context';
-import { table } from '../lib/output';
+import { asOfFrom, log, withClient, withScope } from '../context';
+import { oneOf } from '../lib/options';
+import { isWide, table } from '../lib/output';
 import { printCsv } from '../lib/output';
 import { startOrAttach } from '../../client/start';
 
 const FORMATS = ['table', 'json', 'csv'] as const;
 const ROWS = ['totals', 'by_org'] as const;
-type RowsName = (typeof ROWS)[number];
 
 /** The points estimateErrors measures: the last run at or before 25, 50, 75 % of the month, and the last run. */
 const TARGETS = [25, 50, 75, 100] as const;
 
 const iso = (d: Date | string) => new Date(d).toISOString();
-
-/** Unknown account ids are an error, not an empty report. */
-export async function requireAccount(db: Knex, accountId: string): Promise<void> {
-  if (!(await db('accounts').where({ id: accountId }).first('id')))
-    throw new Error(`no account "${accountId}"`);
-}
 
 /** "+3.2 %", "-1.5 %", or "n/a" when the final figure is 0. */
 const errorText = (pct: string | null) =>
@@ -94,29 +86,19 @@ export function registerEstimates(run: Command, report: Command): void {
         format: string;
         rows: string;
       }) => {
-        if (!FORMATS.includes(o.format as (typeof FORMATS)[number]))
-          throw new Error('--format must be table, json or csv');
+        const format = oneOf(o.format, FORMATS, '--format');
         if (o.error) {
           if (o.month === undefined) throw new Error('--error needs --month YYYY-MM');
           if (o.asOf !== undefined)
             throw new Error('--as-of does not go with --error (every run of the month is used)');
-          if (!isMonth(o.month)) throw new Error(`--month "${o.month}" is not YYYY-MM`);
-          await reportErrors(o.account, o.month, o.format);
+          await reportErrors(o.account, o.month, format);
           return;
         }
         if (o.month !== undefined) throw new Error('--month goes with --error (use --as-of for a past run)');
-        if (!ROWS.includes(o.rows as RowsName)) throw new Error(`--rows must be one of ${ROWS.join(', ')}`);
+        const rowsName = oneOf(o.rows, ROWS, '--rows');
         const asOf = o.asOf === undefined ? undefined : new Date(asOfFrom(o.asOf)).toISOString();
-        const r = await withDb(async (db) => {
-          await requireAccount(db, o.account);
-          return estimateReport(db, o.account, asOf);
-        });
-        if (!r)
-          throw new Error(
-            asOf === undefined
-              ? `no estimate of ${o.account} yet: run \`orgtally run estimates --account ${o.account}\``
-              : `no estimate of ${o.account} at ${isoHour(Math.floor(Date.parse(asOf) / HOUR_MS) * HOUR_MS)}`,
-          );
+        const r = await withScope(o.account, (db, scope) => latestEstimate(db, scope, { asOf }));
+        const totals = r.totals ?? [];
         const head = {
           account: o.account,
           month: r.run.month,
@@ -126,13 +108,12 @@ export function registerEstimates(run: Command, report: Command): void {
           data_complete_through: iso(r.run.data_complete_through),
           status: 'provisional' as const,
         };
-        if (o.format === 'json') {
-          console.log(JSON.stringify({ ...head, totals: r.totals, orgs: r.orgs }, null, 2));
+        if (format === 'json') {
+          console.log(JSON.stringify({ ...head, totals, orgs: r.orgs }, null, 2));
           return;
         }
-        const rowsName = o.rows as RowsName;
-        if (o.format === 'csv') {
-          printCsv((rowsName === 'totals' ? r.totals : r.orgs) as unknown as Record<string, unknown>[]);
+        if (format === 'csv') {
+          printCsv((rowsName === 'totals' ? totals : r.orgs) as unknown as Record<string, unknown>[]);
           return;
         }
         log(
@@ -158,17 +139,21 @@ export function registerEstimates(run: Command, report: Command): void {
         }
         console.log(
           table(
-            r.totals.map((t) => ({
-              usage_type: t.usage_type,
-              unit: t.unit,
-              rule: t.aggregation,
-              method: t.method,
-              mtd_billable: t.mtd_billable,
-              projected_billable: t.projected_billable,
-              included: t.included_usage,
-              projected_on_demand: t.projected_on_demand,
-              projected_on_demand_cost: t.projected_on_demand_cost,
-            })),
+            totals.map((t) =>
+              isWide()
+                ? { ...t }
+                : {
+                    product: t.usage_type,
+                    unit: t.unit,
+                    rule: t.aggregation,
+                    method: t.method,
+                    'mtd billable': t.mtd_billable,
+                    'projected billable': t.projected_billable,
+                    included: t.included_usage,
+                    'projected on-demand': t.projected_on_demand,
+                    cost: t.projected_on_demand_cost,
+                  },
+            ) as Record<string, unknown>[],
           ),
         );
       },
@@ -176,15 +161,7 @@ export function registerEstimates(run: Command, report: Command): void {
 }
 
 async function reportErrors(accountId: string, month: string, format: string): Promise<void> {
-  const e = await withDb(async (db) => {
-    await requireAccount(db, accountId);
-    return estimateErrors(db, accountId, month);
-  });
-  if (e.version === null)
-    throw new Error(
-      `${accountId} ${month} has no month-end version: run \`orgtally run month-end --account ${accountId} --month ${month}\``,
-    );
-  if (!e.rows.length) throw new Error(`no estimates of ${accountId} ${month} were stored`);
+  const e = await withScope(accountId, (db, scope) => estimateErrorReport(db, scope, { month }));
   const rows = e.rows;
   if (format === 'json') {
     console.log(JSON.stringify({ account: accountId, month, version: e.version, rows }, null, 2));

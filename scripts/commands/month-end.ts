@@ -1,15 +1,15 @@
 import type { Command } from 'commander';
-import { listDeliveries, type DeliveryStatus } from '../../db/deliveries';
-import { byOrg, byTag, requireVersion, totals } from '../../db/month-end-report';
 import { isMonth } from '../../domain/month-end';
+import { allDeliveries, deliveries } from '../../queries/deliveries';
+import { monthEndReport } from '../../queries/month-end';
 import { workflowIds } from '../../domain/workflow-ids';
 import type { MonthEndCloseResult } from '../../workflows/month-end-close';
-import { asOfFrom, log, withClient, withDb } from '../context';
-import { printCsv, printRows, table } from '../lib/output';
+import { asOfFrom, log, withClient, withDb, withScope } from '../context';
+import { oneOf, positiveInt } from '../lib/options';
+import { isWide, printCsv, printRows, table } from '../lib/output';
 import { startOrAttach } from '../../client/start';
 
 const ROWS = ['totals', 'by_org', 'by_tag'] as const;
-type RowsName = (typeof ROWS)[number];
 
 function checkMonth(month: string): void {
   if (!isMonth(month)) throw new Error(`--month "${month}" is not YYYY-MM`);
@@ -61,39 +61,41 @@ export function registerMonthEnd(run: Command, report: Command, program: Command
     .option('--format <format>', 'table | json | csv', 'table')
     .option('--rows <rows>', 'for table and csv: totals | by_org | by_tag', 'by_org')
     .action(async (o: { account: string; month: string; version?: string; format: string; rows: string }) => {
-      checkMonth(o.month);
-      if (!['table', 'json', 'csv'].includes(o.format))
-        throw new Error('--format must be table, json or csv');
-      if (!ROWS.includes(o.rows as RowsName)) throw new Error(`--rows must be one of ${ROWS.join(', ')}`);
-      await withDb(async (db) => {
-        const v = await requireVersion(db, o.account, o.month, o.version ? Number(o.version) : undefined);
-        const head = {
-          account: v.account_id,
-          month: v.month,
-          version: v.version,
-          status: v.status,
-          data_complete_through: v.data_complete_through,
-        };
-        if (o.format === 'json') {
+      const format = oneOf(o.format, ['table', 'json', 'csv'], '--format');
+      const rowsName = oneOf(o.rows, ROWS, '--rows');
+      const version = o.version === undefined ? undefined : positiveInt(o.version, '--version');
+      await withScope(o.account, async (db, scope) => {
+        const r = await monthEndReport(db, scope, {
+          month: o.month,
+          version,
+          asOf: new Date().toISOString(),
+          parts: format === 'json' ? undefined : [rowsName],
+        });
+        const v = r.version;
+        if (format === 'json') {
           const out = {
-            ...head,
+            account: v.account_id,
+            month: v.month,
+            version: v.version,
+            status: v.status,
+            data_complete_through: v.data_complete_through,
+            as_of: v.as_of,
             computed_at: v.computed_at,
             tag_keys: v.tag_keys,
-            totals: await totals(db, v),
-            by_org: await byOrg(db, v),
-            by_tag: await byTag(db, v),
+            totals: r.totals,
+            by_org: r.by_org,
+            by_tag: r.by_tag,
           };
           console.log(JSON.stringify(out, null, 2));
           return;
         }
-        const rowsName = o.rows as RowsName;
         const rows: Record<string, unknown>[] =
           rowsName === 'totals'
-            ? ((await totals(db, v)) as unknown as Record<string, unknown>[])
+            ? ((r.totals ?? []) as unknown as Record<string, unknown>[])
             : rowsName === 'by_org'
-              ? ((await byOrg(db, v)) as unknown as Record<string, unknown>[])
-              : (await byTag(db, v)).map(({ tags, ...r }) => ({
-                  ...r,
+              ? (r.by_org as unknown as Record<string, unknown>[])
+              : r.by_tag.map(({ tags, ...t }) => ({
+                  ...t,
                   ...Object.fromEntries(
                     v.tag_keys.map((k) => [
                       k,
@@ -103,14 +105,37 @@ export function registerMonthEnd(run: Command, report: Command, program: Command
                     ]),
                   ),
                 }));
-        if (o.format === 'csv') {
+        if (format === 'csv') {
           printCsv(rows);
           return;
         }
         log(
           `${v.account_name} ${v.month}, version ${v.version} (${v.status}; data complete through ${v.data_complete_through})`,
         );
-        console.log(table(rows));
+        // The terminal view: the columns a reader looks at first (every column, under its JSON name: --wide).
+        const compact = (r: Record<string, unknown>): Record<string, unknown> =>
+          rowsName === 'totals'
+            ? {
+                product: r.usage_type,
+                unit: r.unit,
+                billable: r.billable_usage,
+                committed: r.committed_usage,
+                included: r.included_usage,
+                'on-demand': r.on_demand_usage,
+                cost: r.total_cost,
+              }
+            : {
+                org: r.public_id,
+                name: r.org_name,
+                product: r.usage_type,
+                ...(rowsName === 'by_tag' ? Object.fromEntries(v.tag_keys.map((k) => [k, r[k]])) : {}),
+                total: r.total_usage,
+                billable: r.billable_usage,
+                [rowsName === 'by_tag' ? '% of org' : '% of account']:
+                  rowsName === 'by_tag' ? r.percentage_in_org : r.percentage_in_account,
+                cost: r.total_cost,
+              };
+        console.log(table(isWide() ? rows : rows.map(compact)));
       });
     });
 
@@ -126,15 +151,15 @@ export function registerMonthEnd(run: Command, report: Command, program: Command
     .option('--limit <n>', 'at most n rows', '50')
     .option('--json', 'JSON lines')
     .action(async (o: { account?: string; status?: string; limit: string; json?: boolean }) => {
-      if (o.status && !['pending', 'sending', 'sent', 'failed'].includes(o.status))
-        throw new Error(`--status must be pending, sending, sent or failed, not "${o.status}"`);
-      const rows = await withDb((db) =>
-        listDeliveries(db, {
-          accountId: o.account,
-          status: o.status as DeliveryStatus | undefined,
-          limit: Number(o.limit),
-        }),
-      );
+      const status =
+        o.status === undefined
+          ? undefined
+          : oneOf(o.status, ['pending', 'sending', 'sent', 'failed'], '--status');
+      const limit = positiveInt(o.limit, '--limit');
+      const rows =
+        o.account === undefined
+          ? await withDb((db) => allDeliveries(db, { status, limit }))
+          : await withScope(o.account, (db, scope) => deliveries(db, scope, { status, limit }));
       printRows(rows, o.json, (r) => ({
         id: r.id,
         kind: r.kind,

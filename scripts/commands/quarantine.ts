@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
-import { listQuarantine } from '../../db/quarantine';
+import { quarantineRecords } from '../../queries/quarantine';
 import { withDb } from '../context';
+import { positiveInt } from '../lib/options';
 import { table } from '../lib/output';
 
 export function registerQuarantine(program: Command): void {
@@ -14,8 +15,9 @@ export function registerQuarantine(program: Command): void {
     .option('--limit <n>', 'at most n rows', '50')
     .option('--json', 'JSON lines')
     .action(async (opts: { reason?: string; file?: string; limit: string; json?: boolean }) => {
+      const limit = positiveInt(opts.limit, '--limit');
       const { total, rows } = await withDb((db) =>
-        listQuarantine(db, { reason: opts.reason, file: opts.file, limit: Number(opts.limit) }),
+        quarantineRecords(db, { reason: opts.reason, file: opts.file, limit }),
       );
       if (opts.json) {
         for (const r of rows) console.log(JSON.stringify(r));

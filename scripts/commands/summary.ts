@@ -1,10 +1,8 @@
 import type { Command } from 'commander';
-import { byOrg, findVersion, totals } from '../../db/month-end-report';
-import { monthToDate } from '../../db/month-end';
-import { isMonth } from '../../domain/month-end';
 import type { View } from '../../domain/trends';
-import { summarizeOrgs, type SummaryOrgInput, type SummaryTotal } from '../../domain/usage-summary';
-import { asOfFrom, log, withDb } from '../context';
+import { usageSummary } from '../../queries/summary';
+import { asOfFrom, log, withScope } from '../context';
+import { oneOf } from '../lib/options';
 import { table } from '../lib/output';
 import { printCsv } from '../lib/output';
 
@@ -29,42 +27,14 @@ export function registerSummary(report: Command): void {
         asOf?: string;
         format: string;
       }) => {
-        if (!isMonth(o.month)) throw new Error(`--month "${o.month}" is not YYYY-MM`);
-        if (!['billable', 'all'].includes(o.view)) throw new Error('--view must be billable or all');
-        if (!['table', 'json', 'csv'].includes(o.format))
-          throw new Error('--format must be table, json or csv');
-        const view = o.view as View;
-        const data = await withDb(async (db) => {
-          const v = await findVersion(db, o.account, o.month);
-          if (v) {
-            return {
-              source: `month-end version ${v.version} (${v.status})`,
-              status: v.status,
-              data_complete_through: v.data_complete_through,
-              totals: (await totals(db, v)) as SummaryTotal[],
-              orgs: (await byOrg(db, v)) as SummaryOrgInput[],
-            };
-          }
-          const asOf = new Date(asOfFrom(o.asOf)).toISOString();
-          const mtd = await monthToDate(db, { accountId: o.account, month: o.month, asOf });
-          return {
-            source: `month-to-date over ${mtd.hours} h through ${mtd.periodEnd} (not closed; provisional)`,
-            status: 'month_to_date',
-            data_complete_through: mtd.dataCompleteThrough,
-            totals: mtd.totals,
-            orgs: mtd.orgs,
-          };
-        });
-        const orgs = summarizeOrgs(o.account, data.orgs, view);
-        const usage = data.totals.map((t) => ({
-          usage_type: t.usage_type,
-          unit: t.unit,
-          total_usage: t.total_usage,
-          billable_usage: t.billable_usage,
-          committed_cost: t.committed_cost,
-          on_demand_cost: t.on_demand_cost,
-          total_cost: t.total_cost,
-        }));
+        const view = oneOf(o.view, ['billable', 'all'], '--view') as View;
+        const format = oneOf(o.format, ['table', 'json', 'csv'], '--format');
+        const asOf = new Date(asOfFrom(o.asOf)).toISOString();
+        const data = await withScope(o.account, (db, scope) =>
+          usageSummary(db, scope, { month: o.month, view, asOf }),
+        );
+        const orgs = data.orgs;
+        const usage = data.usage ?? [];
         const orgRows = orgs.map((r) => ({
           public_id: r.public_id,
           org_name: r.org_name,
@@ -77,7 +47,7 @@ export function registerSummary(report: Command): void {
           is_parent: r.is_parent,
           non_billable_reason: r.non_billable_reason,
         }));
-        if (o.format === 'json') {
+        if (format === 'json') {
           console.log(
             JSON.stringify(
               {
@@ -97,7 +67,7 @@ export function registerSummary(report: Command): void {
           return;
         }
         const rows: Record<string, unknown>[] = o.includeOrgDetails ? orgRows : usage;
-        if (o.format === 'csv') {
+        if (format === 'csv') {
           printCsv(rows);
           return;
         }
@@ -109,6 +79,7 @@ export function registerSummary(report: Command): void {
             o.includeOrgDetails
               ? orgRows.map((r) => ({
                   org: `${r.public_id}${r.is_parent ? ' (parent)' : ''}`,
+                  name: r.org_name,
                   product: r.usage_type,
                   total: r.total_usage,
                   billable: r.billable_usage,

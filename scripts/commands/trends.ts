@@ -1,9 +1,11 @@
 import type { Command } from 'commander';
-import { storedTrends, type StoredTrend } from '../../db/trends';
+import type { StoredTrend } from '../../db/trends';
+import { trendsReport } from '../../queries/trends';
+import { oneOf } from '../lib/options';
 import { isMonth } from '../../domain/month-end';
 import { sparkline, type View } from '../../domain/trends';
 import { workflowIds } from '../../domain/workflow-ids';
-import { log, withClient, withDb } from '../context';
+import { log, withClient, withScope } from '../context';
 import { table } from '../lib/output';
 import { csvLine } from '../lib/output';
 import { startOrAttach } from '../../client/start';
@@ -20,6 +22,7 @@ export function trendTable(months: string[], rows: StoredTrend[]): string {
   return table(
     rows.map((r) => ({
       org: r.scope === 'account' ? '(account)' : r.public_id,
+      name: r.scope === 'account' ? '' : r.org_name,
       product: r.usage_type,
       view: r.view,
       trend: sparkline(r.values),
@@ -61,24 +64,12 @@ export function registerTrends(run: Command, report: Command): void {
     .option('--view <view>', 'billable | all (default both)')
     .option('--format <format>', 'table | json | csv', 'table')
     .action(async (o: { account: string; month: string; org?: string; view?: string; format: string }) => {
-      if (!isMonth(o.month)) throw new Error(`--month "${o.month}" is not YYYY-MM`);
-      if (o.view && !['billable', 'all'].includes(o.view)) throw new Error('--view must be billable or all');
-      if (!['table', 'json', 'csv'].includes(o.format))
-        throw new Error('--format must be table, json or csv');
-      const t = await withDb((db) =>
-        storedTrends(db, {
-          accountId: o.account,
-          month: o.month,
-          org: o.org,
-          view: o.view as View | undefined,
-        }),
+      const view = o.view === undefined ? undefined : (oneOf(o.view, ['billable', 'all'], '--view') as View);
+      const format = oneOf(o.format, ['table', 'json', 'csv'], '--format');
+      const t = await withScope(o.account, (db, scope) =>
+        trendsReport(db, scope, { month: o.month, org: o.org, view }),
       );
-      if (!t) {
-        throw new Error(
-          `no trends for ${o.account} ${o.month}: run \`orgtally run trends --account ${o.account} --month ${o.month} --wait\``,
-        );
-      }
-      if (o.format === 'json') {
+      if (format === 'json') {
         console.log(
           JSON.stringify(
             {
@@ -103,7 +94,7 @@ export function registerTrends(run: Command, report: Command): void {
         );
         return;
       }
-      if (o.format === 'csv') {
+      if (format === 'csv') {
         console.log(
           csvLine([
             'public_id',

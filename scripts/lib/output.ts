@@ -12,18 +12,60 @@ export function terminalSafe(text: string): string {
   return text.replace(CONTROL, '\uFFFD');
 }
 
-/** Rows as an aligned text table. */
+/** Tables fit a 120-column terminal unless `--wide` asks for every column in full. */
+export const TABLE_WIDTH = 120;
+let wide = false;
+export function setWide(on: boolean): void {
+  wide = on;
+}
+export function isWide(): boolean {
+  return wide;
+}
+
+// Numbers, percentages, dates and instants are never cut: a cut number reads as another number.
+const WHOLE = /^[-+]?[\d.,]+( ?%)?$|^\d{4}-\d{2}(-\d{2})?([T ][\d:.]+Z?)?$|^$/;
+const MIN_TEXT = 12;
+
+/**
+ * Rows as an aligned text table. Too wide for TABLE_WIDTH, its text columns are shortened (cut with "…", the
+ * rightmost first, never below 12 characters) and then, if need be, its last columns left out — and a last line
+ * says so and how to see everything (`--wide`).
+ */
 export function table(rows: Record<string, unknown>[], columns?: string[]): string {
   if (!rows.length) return '(none)';
-  const cols = columns ?? Object.keys(rows[0] as object);
-  const cells = rows.map((r) => cols.map((c) => terminalSafe(String(r[c] ?? '')).replace(/[\r\n\t]/g, ' ')));
-  const widths = cols.map((c, i) => Math.max(c.length, ...cells.map((r) => (r[i] as string).length)));
+  let cols = columns ?? Object.keys(rows[0] as object);
+  let cells = rows.map((r) => cols.map((c) => terminalSafe(String(r[c] ?? '')).replace(/[\r\n\t]/g, ' ')));
+  let widths = cols.map((c, i) => Math.max(c.length, ...cells.map((r) => (r[i] as string).length)));
+  const total = () => widths.reduce((a, b) => a + b, 0) + 2 * (widths.length - 1);
+  const notes: string[] = [];
+  if (!wide && total() > TABLE_WIDTH) {
+    const text = cols.map((_, i) => cells.some((r) => !WHOLE.test(r[i] as string)));
+    const floor = cols.map((c) => Math.max(MIN_TEXT, c.length));
+    // Rightmost text first: the columns on the left (which org, which product) are what a row is read by.
+    for (let i = widths.length - 1; i >= 0 && total() > TABLE_WIDTH; i--) {
+      if (!text[i]) continue;
+      widths[i] = Math.max(floor[i] as number, (widths[i] as number) - (total() - TABLE_WIDTH));
+    }
+    const cut = widths.some((w, i) => cells.some((r) => (r[i] as string).length > w));
+    if (cut) notes.push('long text cut (…)');
+    let dropped = 0;
+    while (total() > TABLE_WIDTH && widths.length > 1) {
+      widths = widths.slice(0, -1);
+      cols = cols.slice(0, -1);
+      cells = cells.map((r) => r.slice(0, -1));
+      dropped++;
+    }
+    if (dropped) notes.push(`${dropped} column(s) left out`);
+  }
+  const fit = (v: string, w: number) => (v.length > w ? `${v.slice(0, w - 1)}…` : v);
   const line = (vals: string[]) =>
     vals
-      .map((v, i) => v.padEnd(widths[i] as number))
+      .map((v, i) => fit(v, widths[i] as number).padEnd(widths[i] as number))
       .join('  ')
       .trimEnd();
-  return [line(cols), line(widths.map((w) => '-'.repeat(w))), ...cells.map(line)].join('\n');
+  const out = [line(cols), line(widths.map((w) => '-'.repeat(w))), ...cells.map(line)];
+  if (notes.length) out.push(`(${notes.join('; ')} to fit ${TABLE_WIDTH} columns: --wide shows everything)`);
+  return out.join('\n');
 }
 
 /** Rows as JSON lines (`--json`: JSON escapes control characters), or as a table of the view of each row. */

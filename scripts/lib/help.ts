@@ -1,0 +1,77 @@
+import type { Command } from 'commander';
+
+/** One example per command, shown under its --help (the account and months of examples/acme.json). */
+const EXAMPLES: Record<string, string[]> = {
+  'dev up': ['dev up'],
+  'dev down': ['dev down'],
+  'dev status': ['dev status'],
+  'dev tools': ['dev tools'],
+  'config check': ['config check'],
+  migrate: ['migrate'],
+  'account apply': ['account apply examples/acme.json --dry-run', 'account apply examples/acme.json'],
+  ingest: ['ingest out/drop/usage_2026-11.ndjson --json', 'ingest partner.csv.gz --format csv'],
+  'quarantine list': ['quarantine list --reason bad_value --limit 20'],
+  worker: ['worker'],
+  'run ingest-drop': ['run ingest-drop --wait'],
+  'run attribution': [
+    'run attribution --account acme --day 2026-11-20 --wait',
+    'run attribution --account acme --pending',
+  ],
+  'run month-end': ['run month-end --account acme --month 2026-10 --wait'],
+  'run trends': ['run trends --account acme --month 2026-10 --wait'],
+  'run estimates': ['run estimates --account acme --wait'],
+  'report attribution': ['report attribution --account acme --day 2026-11-20 --product infra_hosts'],
+  'report month-end': [
+    'report month-end --account acme --month 2026-10',
+    'report month-end --account acme --month 2026-10 --rows totals --format csv',
+  ],
+  'report trends': ['report trends --account acme --month 2026-10 --org client-a --view billable'],
+  'report summary': ['report summary --account acme --month 2026-11 --include-org-details'],
+  'report estimates': [
+    'report estimates --account acme',
+    'report estimates --account acme --error --month 2026-10',
+  ],
+  'alerts list': ['alerts list --account acme --all'],
+  'alerts history': ['alerts history --account acme --limit 10'],
+  'deliveries list': ['deliveries list --account acme --status pending'],
+  backfill: [
+    'backfill --account acme --from 2026-09-01 --to 2026-10-31 --dry-run',
+    'backfill --account acme --from 2026-09-01 --to 2026-10-31 --no-wait',
+  ],
+  'backfill status': ['backfill status backfill/acme/2026-09-01/2026-10-31'],
+  'schedules apply': ['schedules apply --paused'],
+  'schedules list': ['schedules list'],
+  'schedules pause': ['schedules pause orgtally/acme/month-end --note "restating October"'],
+  'schedules resume': ['schedules resume orgtally/acme/month-end'],
+  'schedules trigger': ['schedules trigger orgtally/acme/estimates'],
+  'schedules delete': ['schedules delete orgtally/acme/trends'],
+};
+
+function path(cmd: Command): string {
+  const names: string[] = [];
+  for (let c: Command | null = cmd; c?.parent; c = c.parent) names.unshift(c.name());
+  return names.join(' ');
+}
+
+/**
+ * Finishes every command's help: required options say so, and each command with an action shows its examples.
+ * Returns the commands that have an action but no example (a test keeps that list empty).
+ */
+export function finishHelp(program: Command): string[] {
+  const missing: string[] = [];
+  const walk = (cmd: Command) => {
+    for (const o of cmd.options)
+      if (o.mandatory && !o.description.endsWith('(required)')) o.description += ' (required)';
+    const p = path(cmd);
+    const ex = EXAMPLES[p];
+    if (ex)
+      cmd.addHelpText(
+        'after',
+        `\nExample${ex.length > 1 ? 's' : ''}:\n${ex.map((e) => `  $ orgtally ${e}`).join('\n')}\n`,
+      );
+    else if (p && cmd.commands.length === 0) missing.push(p);
+    cmd.commands.forEach(walk);
+  };
+  walk(program);
+  return missing;
+}
