@@ -1,6 +1,6 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import type { Knex } from 'knex';
-import { getAlertEvent } from '../db/alerts';
+import { getAlertEvent } from '../db/alert-reads';
 import { sendOnce, type AttemptMemo, type Delivery } from '../db/deliveries';
 import { renderAlertMail } from '../domain/alert-mail';
 import { ErrorType, OrgtallyError } from '../domain/errors';

@@ -1,13 +1,8 @@
 import path from 'node:path';
 import type { Knex } from 'knex';
 import { planDeliveries, type Delivery } from '../db/deliveries';
-import {
-  closeMonth as close,
-  monthDays as days,
-  type CloseInput,
-  type CloseResult,
-  type MonthDays,
-} from '../db/month-end';
+import { closeMonth as close, type CloseInput, type CloseResult } from '../db/month-end';
+import { monthDays as days, type MonthDays } from '../db/month-period';
 import {
   mailModel,
   requireVersion,

@@ -2,7 +2,8 @@ import type { Knex } from 'knex';
 import { ErrorType, OrgtallyError } from '../domain/errors';
 import { accountClock } from './accounts';
 import { attributeDay } from './attribution';
-import { closeMonth, monthDays } from './month-end';
+import { closeMonth } from './month-end';
+import { monthDays } from './month-period';
 import { computeTrends } from './trends';
 
 /**

@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import { AVG_SCALE, MONEY_SCALE, p99Rank, QTY_SCALE } from '../domain/billing';
 import { ErrorType, OrgtallyError } from '../domain/errors';
-import { PRODUCT_TERMS } from './month-end';
+import { PRODUCT_TERMS } from './month-figures';
 
 /**
  * Owner of usage_hourly, usage_daily, rollup_batches (the rollups estimates and alerts read) and of

@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import { alertHistory, listAlertStates, type AlertEventRow, type AlertStateRow } from '../db/alerts';
+import { alertHistory, listAlertStates, type AlertEventRow, type AlertStateRow } from '../db/alert-reads';
 import type { Scope } from './scope';
 
 /**

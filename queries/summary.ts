@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import { monthToDate } from '../db/month-end';
+import { monthToDate } from '../db/month-to-date';
 import { byOrg, findVersion, monthStatus, totals } from '../db/month-end-report';
 import type { View } from '../domain/trends';
 import { summarizeOrgs, type SummaryOrg, type SummaryTotal } from '../domain/usage-summary';

@@ -29,7 +29,7 @@ import { startMailSink, type MailSink } from '../infra/mail-sink';
 import type { MonthEndCloseResult } from '../workflows/month-end-close';
 import { storedTrends } from '../db/trends';
 import { trendTable } from './commands/trends';
-import { alertHistory } from '../db/alerts';
+import { alertHistory } from '../db/alert-reads';
 import { estimateErrors, estimateReport } from '../db/estimates';
 import type { UsageEstimatesResult } from '../workflows/usage-estimates';
 import { applySchedules, applyLineText } from '../schedules/apply';

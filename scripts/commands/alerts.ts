@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { alertNotices, alertStates } from '../../queries/alerts';
 import { withScope } from '../context';
 import { positiveInt } from '../lib/options';
-import { printRows } from '../lib/output';
+import { printRows, records } from '../lib/output';
 
 const iso = (d: Date | string | null) => (d === null ? '' : new Date(d).toISOString());
 
@@ -17,14 +17,20 @@ export function registerAlerts(program: Command): void {
     .option('--json', 'JSON lines')
     .action(async (o: { account: string; all?: boolean; json?: boolean }) => {
       const rows = await withScope(o.account, (db, scope) => alertStates(db, scope, { all: o.all === true }));
-      printRows(rows, o.json, (r) => ({
-        rule: r.rule_id,
-        scope: r.scope_key,
-        state: r.state,
-        window: r.window ?? '',
-        last_notified: iso(r.last_notified_at),
-        message: r.message,
-      }));
+      if (o.json) return printRows(rows, true, (r) => ({ ...r }));
+      console.log(
+        records(
+          rows.map((r) => ({
+            rule: r.rule_id,
+            scope: r.scope_key,
+            state: r.state,
+            window: r.window ?? '',
+            last_notified: iso(r.last_notified_at),
+            message: r.message,
+          })),
+          'message',
+        ),
+      );
     });
 
   alerts
@@ -36,15 +42,21 @@ export function registerAlerts(program: Command): void {
     .action(async (o: { account: string; limit: string; json?: boolean }) => {
       const limit = positiveInt(o.limit, '--limit');
       const rows = await withScope(o.account, (db, scope) => alertNotices(db, scope, { limit }));
-      printRows(rows, o.json, (r) => ({
-        as_of: iso(r.as_of),
-        rule: r.rule_id,
-        kind: r.kind,
-        notify: r.notify,
-        scope: r.scope_key,
-        window: r.window,
-        message: r.message,
-        deliveries: (r.deliveries ?? []).map((d) => `${d.recipient}:${d.status}`).join(' '),
-      }));
+      if (o.json) return printRows(rows, true, (r) => ({ ...r }));
+      console.log(
+        records(
+          rows.map((r) => ({
+            as_of: iso(r.as_of),
+            rule: r.rule_id,
+            notify: r.notify,
+            deliveries: (r.deliveries ?? []).map((d) => `${d.recipient}:${d.status}`).join(' '),
+            scope: r.scope_key,
+            window: r.window,
+            kind: r.kind,
+            message: r.message,
+          })),
+          'message',
+        ),
+      );
     });
 }

@@ -31,7 +31,11 @@ const MIN_TEXT = 12;
  * rightmost first, never below 12 characters) and then, if need be, its last columns left out — and a last line
  * says so and how to see everything (`--wide`).
  */
-export function table(rows: Record<string, unknown>[], columns?: string[]): string {
+export function table(
+  rows: Record<string, unknown>[],
+  columns?: string[],
+  opts: { note?: boolean } = {},
+): string {
   if (!rows.length) return '(none)';
   let cols = columns ?? Object.keys(rows[0] as object);
   let cells = rows.map((r) => cols.map((c) => terminalSafe(String(r[c] ?? '')).replace(/[\r\n\t]/g, ' ')));
@@ -64,7 +68,8 @@ export function table(rows: Record<string, unknown>[], columns?: string[]): stri
       .join('  ')
       .trimEnd();
   const out = [line(cols), line(widths.map((w) => '-'.repeat(w))), ...cells.map(line)];
-  if (notes.length) out.push(`(${notes.join('; ')} to fit ${TABLE_WIDTH} columns: --wide shows everything)`);
+  if (notes.length && opts.note !== false)
+    out.push(`(${notes.join('; ')} to fit ${TABLE_WIDTH} columns: --wide shows everything)`);
   return out.join('\n');
 }
 
@@ -103,4 +108,23 @@ export function printCsv(rows: readonly Record<string, unknown>[]): void {
 /** A TSV line: tabs and line breaks inside a value would shift the columns, so they become spaces. */
 export function tsvLine(values: readonly unknown[]): string {
   return values.map((v) => cellText(v).replace(/[\t\r\n]/g, ' ')).join('\t');
+}
+
+/**
+ * Rows whose point is a sentence (alert notices): a line of short fields, then the sentence indented on a line
+ * of its own, never cut. `--wide` prints them as a table instead.
+ */
+export function records(rows: Record<string, unknown>[], text: string): string {
+  if (!rows.length) return '(none)';
+  if (wide) return table(rows);
+  const heads = table(
+    rows.map(({ [text]: _, ...r }) => r),
+    undefined,
+    { note: false },
+  )
+    .split('\n')
+    .slice(2);
+  return heads
+    .map((h, i) => `${h}\n    ${terminalSafe(String(rows[i]?.[text] ?? '')).replace(/[\r\n]+/g, ' ')}`)
+    .join('\n');
 }

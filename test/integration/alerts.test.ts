@@ -1,7 +1,8 @@
 import type { Knex } from 'knex';
 import { Readable } from 'node:stream';
 import { applyAccountSpec } from '../../db/accounts';
-import { alertHistory, evaluateAlerts, listAlertStates } from '../../db/alerts';
+import { alertHistory, listAlertStates } from '../../db/alert-reads';
+import { evaluateAlerts } from '../../db/alerts';
 import { refreshRollup } from '../../db/estimates';
 import { ingestStream } from '../../activities/ingest-file';
 import { HOUR_MS, isoHour } from '../../domain/time';

@@ -5,11 +5,13 @@ import { randomInt } from 'node:crypto';
 import { once } from 'node:events';
 import path from 'node:path';
 import { Readable } from 'node:stream';
-import { alertHistory, evaluateAlerts } from '../../db/alerts';
+import { alertHistory } from '../../db/alert-reads';
+import { evaluateAlerts } from '../../db/alerts';
 import { attributeDay } from '../../db/attribution';
 import { computeEstimates, estimateErrors, refreshRollup } from '../../db/estimates';
 import { ingestStream } from '../../activities/ingest-file';
-import { closeMonth, monthDays } from '../../db/month-end';
+import { closeMonth } from '../../db/month-end';
+import { monthDays } from '../../db/month-period';
 import { PROJECT_ROOT } from '../../infra/config';
 import { startMailSink } from '../../infra/mail-sink';
 import { sampleUsage } from '../../scripts/lib/sample-data';
@@ -224,7 +226,7 @@ describe('orgtally report estimates / alerts', () => {
     );
     const lines = t.stdout.trim().split('\n');
     expect(lines[0]).toMatch(
-      /^usage_type +unit +rule +method +mtd_billable +projected_billable +included +projected_on_demand +projected_on_demand_cost$/,
+      /^product +unit +rule +method +mtd billable +projected +included +on-demand +cost$/,
     );
     expect(lines).toHaveLength(2 + 10);
   });

@@ -4,7 +4,8 @@ import type { Knex } from 'knex';
 import { PROJECT_ROOT } from '../../infra/config';
 import { parse } from 'csv-parse/sync';
 import { attributeDay } from '../../db/attribution';
-import { closeMonth, monthDays } from '../../db/month-end';
+import { closeMonth } from '../../db/month-end';
+import { monthDays } from '../../db/month-period';
 import { cloneTestDatabase } from '../support/db';
 import { count, EXAMPLE_SPEC_FILE, rec, tempDir, writeFile } from '../support/fixtures';
 

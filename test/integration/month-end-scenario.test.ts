@@ -6,7 +6,9 @@ import { PROJECT_ROOT } from '../../infra/config';
 import { Readable } from 'node:stream';
 import { attributeDay } from '../../db/attribution';
 import { ingestStream } from '../../activities/ingest-file';
-import { closeMonth, monthDays, monthToDate } from '../../db/month-end';
+import { closeMonth } from '../../db/month-end';
+import { monthDays } from '../../db/month-period';
+import { monthToDate } from '../../db/month-to-date';
 import { computeTrends, storedTrends } from '../../db/trends';
 import { add, dec, sub, text } from '../../domain/exact';
 import { topMovers, trendMonths, trendRow, type View } from '../../domain/trends';
@@ -202,7 +204,7 @@ describe('six months of generated usage through attribution and month-end', () =
       '--org',
       'client-a',
     );
-    expect(table).toMatch(/client-a +infra_hosts +billable +[▁▂▃▄▅▆▇█]{6}/);
+    expect(table).toMatch(/client-a +Client A +infra_hosts +billable +[▁▂▃▄▅▆▇█]{6}/);
   });
 
   it('report summary: Datadog-style JSON, shares add up to 100 in each view, the trial org explained', async () => {
