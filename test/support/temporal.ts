@@ -1,4 +1,5 @@
 import { Client } from '@temporalio/client';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -77,4 +78,14 @@ export function spawnWorkerProcess(env: {
     },
     stdio: ['ignore', 'pipe', env.stderr ?? 'inherit'],
   });
+}
+
+/**
+ * With ORGTALLY_RECORD_HISTORY set, writes a finished workflow's history to test/replay/histories/<file>, which
+ * the replay test then runs against the current workflow code.
+ */
+export async function recordHistory(client: Client, workflowId: string, file: string): Promise<void> {
+  if (!process.env.ORGTALLY_RECORD_HISTORY) return;
+  const history = await client.workflow.getHandle(workflowId).fetchHistory();
+  fs.writeFileSync(path.join(PROJECT_ROOT, 'test', 'replay', 'histories', file), historyToJSON(history));
 }

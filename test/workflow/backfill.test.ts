@@ -16,7 +16,7 @@ import { startMailSink, type MailSink } from '../../infra/mail-sink';
 import { progressQuery, type BackfillProgress, type BackfillResult } from '../../workflows/backfill';
 import { cloneTestDatabase } from '../support/db';
 import { applyExample, rec, tempDir, TEST_AS_OF, writeFile } from '../support/fixtures';
-import { spawnWorkerProcess, testClient, testTemporal, testWorker } from '../support/temporal';
+import { recordHistory, spawnWorkerProcess, testClient, testTemporal, testWorker } from '../support/temporal';
 
 /** Two databases with the same facts: one recomputed by the backfill workflow, one by calling the steps by hand. */
 let a: { db: Knex; url: string; drop: () => Promise<void> };
@@ -170,6 +170,7 @@ describe('backfill on a real Temporal server', () => {
     expect(await figures(a.db)).toEqual(await figures(b.db));
     // the first close of each month mails both finance recipients
     expect(sink.messages).toHaveLength(4);
+    await recordHistory(client, `backfill/acme/${FROM}/${TO}`, 'backfill.json');
   }, 240_000);
 
   it('again over the unchanged range: nothing changes and nothing is mailed; the dry run agrees', async () => {

@@ -9,7 +9,7 @@ import { startMailSink, type MailSink } from '../../infra/mail-sink';
 import type { MonthEndCloseInput, MonthEndCloseResult } from '../../workflows/month-end-close';
 import { cloneTestDatabase } from '../support/db';
 import { applyExample, rec, tempDir, TEST_AS_OF, writeFile } from '../support/fixtures';
-import { testClient, testWorker } from '../support/temporal';
+import { recordHistory, testClient, testWorker } from '../support/temporal';
 
 let db: Knex;
 let drop: () => Promise<void>;
@@ -142,6 +142,7 @@ describe('monthEndClose on a real Temporal server, mailing a real SMTP server', 
     expect(await ledger('2026-10')).toEqual(
       RECIPIENTS.map((recipient) => expect.objectContaining({ recipient, status: 'sent', attempts: 1 })),
     );
+    await recordHistory(client, 'trends/acme/2026-10', 'six-month-trends.json');
     if (process.env.ORGTALLY_RECORD_HISTORY) {
       const history = await client.workflow.getHandle('month-end/acme/2026-10').fetchHistory();
       fs.writeFileSync(

@@ -11,7 +11,7 @@ import { accountCalendars as readAccounts } from '../../db/accounts';
 import type { ScheduledRunResult } from '../../workflows/scheduled-run';
 import { cloneTestDatabase } from '../support/db';
 import { exampleSpecJson, parseSpec, rec, tempDir, TEST_AS_OF, writeFile } from '../support/fixtures';
-import { testClient, testWorker } from '../support/temporal';
+import { recordHistory, testClient, testWorker } from '../support/temporal';
 
 // The dev server is shared by every test file of a run (and TEMPORAL_ADDRESS may point at a real one): this file's
 // schedules live under their own prefix, its account id is unique (so are the workflow ids of its runs), and every
@@ -222,6 +222,11 @@ describe('schedules apply on a real Temporal server', () => {
     ]);
     for (const child of [`attribution/${ACCOUNT}/2026-10-04`, `estimates/${ACCOUNT}/2026-10-20T12:00:00Z`])
       expect((await client.workflow.getHandle(child).describe()).status.name).toBe('COMPLETED');
+    await recordHistory(
+      client,
+      `scheduled/${ACCOUNT}/attribution-2026-10-04T22:30:00Z`,
+      'scheduled-run.json',
+    );
 
     const attributed = await db('attribution_runs')
       .where({ account_id: ACCOUNT })
