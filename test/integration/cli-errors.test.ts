@@ -116,31 +116,13 @@ describe('CLI errors that say what is wrong', () => {
   });
 
   it('tables fit 120 columns, with org names beside ids; --wide shows every column', () => {
-    const narrow = orgtally(
-      'report',
-      'month-end',
-      '--account',
-      'acme',
-      '--month',
-      '2026-10',
-      '--rows',
-      'by_tag',
-    );
+    const byTag = ['report', 'month-end', '--account', 'acme', '--month', '2026-10', '--rows', 'by_tag'];
+    const narrow = orgtally(...byTag);
     const lines = narrow.stdout.trimEnd().split('\n');
     expect(Math.max(...lines.map((l) => l.length))).toBeLessThanOrEqual(120);
     expect(lines[0]).toMatch(/^org +name +product/);
     expect(narrow.stdout).toContain('Client A');
-    const wide = orgtally(
-      'report',
-      'month-end',
-      '--account',
-      'acme',
-      '--month',
-      '2026-10',
-      '--rows',
-      'by_tag',
-      '--wide',
-    );
+    const wide = orgtally(...byTag, '--wide');
     expect(wide.stdout.split('\n')[0]).toMatch(/committed_usage .*on_demand_cost .*total_cost/);
   });
 
