@@ -49,7 +49,7 @@ const row = (id: string) =>
 describe('sendOnce', () => {
   it('sends once, records the reply and its time; a second call sends nothing', async () => {
     const id = await newRow();
-    const m = mailer();
+    const m = mailer(() => new Promise((r) => setTimeout(r, 300))); // the server takes 300 ms to answer
     const before = Date.now();
     expect(await sendOnce(db, id, m.prepare)).toMatchObject({
       status: 'sent',
@@ -61,6 +61,9 @@ describe('sendOnce', () => {
     const r = await row(id);
     expect(r).toMatchObject({ status: 'sent', attempts: 1, unknown_outcomes: 0 });
     expect(new Date(r.sent_at).getTime()).toBeGreaterThanOrEqual(before - 1000);
+    // sent_at is the time of the server's reply, not of the claim (the old ledger recorded the lock's time)
+    const { claimed_at, sent_at } = await db('deliveries').where({ id }).first('claimed_at', 'sent_at');
+    expect(new Date(sent_at).getTime() - new Date(claimed_at).getTime()).toBeGreaterThanOrEqual(250);
   });
 
   it('a reply it could not record is recorded by the next attempt of the process, without sending again', async () => {
