@@ -4,12 +4,8 @@ import {
   pendingAlertDeliveries as pending,
   type AlertRunResult,
 } from '../db/alerts';
-import {
-  computeEstimates as compute,
-  refreshRollup as refresh,
-  type EstimateResult,
-  type RollupResult,
-} from '../db/estimates';
+import { computeEstimates as compute, type EstimateResult } from '../db/estimates';
+import { refreshRollup as refresh, type RollupResult } from '../db/usage-rollup';
 import { asActivity, withHeartbeat } from './failures';
 
 export interface EstimatesDeps {

@@ -48,5 +48,6 @@ export type { WrittenFile } from '../db/month-end-report';
 export type { VersionRef } from './month-end';
 export type { TrendsResult } from '../db/trends';
 export type { DeliveryResult } from './deliveries';
-export type { EstimateResult, RollupResult } from '../db/estimates';
+export type { EstimateResult } from '../db/estimates';
+export type { RollupResult } from '../db/usage-rollup';
 export type { AlertRunResult, AlertNotice } from '../db/alerts';

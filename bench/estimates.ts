@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto';
 import type { Knex } from 'knex';
 import { applyAccountSpec } from '../db/accounts';
 import { evaluateAlerts } from '../db/alerts';
-import { computeEstimates, dailySql, refreshRollup } from '../db/estimates';
+import { computeEstimates } from '../db/estimates';
+import { dailySql, refreshRollup } from '../db/usage-rollup';
 import { validateSpec } from '../domain/spec';
 import { benchLine, median, timeIt, type BenchLine } from './lib';
 

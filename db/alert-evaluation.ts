@@ -1,12 +1,11 @@
 import type { Knex } from 'knex';
+import { addDays, lastCompleteDay } from '../domain/alert-days';
+import { alertScopeKey } from '../domain/alert-state';
 import {
-  addDays,
-  alertScopeKey,
   BASELINE_DAYS,
   evaluateChange,
   evaluateStall,
   evaluateThreshold,
-  lastCompleteDay,
   STALL_ACTIVE_DAYS,
 } from '../domain/alerts';
 import { ErrorType, OrgtallyError } from '../domain/errors';

@@ -1,10 +1,12 @@
 import type { Knex } from 'knex';
-import { addDays, STALL_ACTIVE_DAYS, type AlertEvaluationBase } from '../domain/alerts';
+import { addDays } from '../domain/alert-days';
+import { STALL_ACTIVE_DAYS, type AlertEvaluationBase } from '../domain/alerts';
 import { AVG_SCALE } from '../domain/billing';
 import { ErrorType, OrgtallyError } from '../domain/errors';
 import type { AlertRuleSpec } from '../domain/spec';
 import { normalizeTag } from '../domain/tags';
-import { dailySql, type EstimatePeriod } from './estimates';
+import { dailySql } from './usage-rollup';
+import { type EstimatePeriod } from './estimates';
 
 /**
  * What alert rules judge, read for one evaluation: names of the account's orgs and products, and per rule the

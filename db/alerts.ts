@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
-import { alertEventKey, nextAlertState, type AlertKind, type AlertState } from '../domain/alerts';
+import { alertEventKey, nextAlertState, type AlertState } from '../domain/alert-state';
+import { type AlertKind } from '../domain/alerts';
 import type { AlertRuleSpec } from '../domain/spec';
 import { parseDurationHours } from '../domain/time';
 import { planDeliveries } from './deliveries';
@@ -9,7 +10,7 @@ import { names } from './alert-inputs';
 
 /**
  * Owner of alert_states and alert_events. Evaluates an account's alert rules (domain/alerts.ts does the rule
- * math) over the rollups of db/estimates.ts, moves each (rule, scope) to its next state and, for every notice
+ * math) over the rollups of db/usage-rollup.ts, moves each (rule, scope) to its next state and, for every notice
  * (fire, renotify, resolve, retract), stores an event and one delivery ledger row per recipient — all in one
  * transaction, so a retried evaluation finds the state moved and creates nothing twice.
  *

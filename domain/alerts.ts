@@ -1,8 +1,8 @@
-import { dayInZone } from './calendar';
 import { plainNumberText } from './decimal';
 import { add, cmp, dec, divRound, mul, sub, text, ZERO, type Dec } from './exact';
-import { DAY_MS, HOUR_MS, isoHour } from './time';
+import { HOUR_MS, isoHour } from './time';
 import { normalizeSeries } from './trends';
+import { instantMs, isDayComplete, isoInstant, lastCompleteDay, zonedDayEndMs } from './alert-days';
 
 /**
  * The rule math of usage alerts (the `alerts` of an account spec). Pure: no I/O, no clock: asOf is an input.
@@ -25,25 +25,12 @@ import { normalizeSeries } from './trends';
  *   increase, drop: a decrease). A median of 0: a spike fires on the absolute floor alone (percent reported
  *   as `new`), a drop cannot fire. The message states the value, the median and over how many complete days,
  *   the change in percent and in units, and the rule's limits. Window: the day D.
- * - incomplete-day guard: a day is complete when asOf ≥ day end + lateness. Days are calendar days in the
- *   account's time zone (a DST day has 23 or 25 hours; its end is the first instant of the next day there)
- *   and lateness is real elapsed hours. `lastCompleteDay` gives the last complete day; a spike/drop
- *   evaluation of a day that is not complete is refused (not evaluated), never computed on partial data.
  * - stall: a scope that had usage in the last 7 days and whose last hour with data ended longer than the
  *   lateness window before asOf (asOf − (last hour + 1 h) > lateness) fires "data stopped arriving since
  *   <hour>". A stall is never reported as a drop: a drop evaluation told that the scope is stalled since
  *   before D ended is refused, and so is one for a day D without any data (null; explicit zeros are data),
  *   also after data resumed: the gap was a stall. Window: the last hour with data (data arriving again moves it: the stall
  *   resolves).
- * - notifications per (rule, scope key), `nextAlertState`: ok → firing sends `fire` once; while it keeps
- *   firing nothing is sent unless `renotify` hours passed since the last notice (`renotify`); firing → ok
- *   sends exactly one `resolve`, or `retract` when the evaluation that no longer fires is for the SAME window
- *   the state is firing for (restated data: that window did not fire after all); ok → ok sends nothing. Two
- *   additions the issue leaves open: an evaluation that was not made (`evaluated: false`) changes nothing,
- *   and one for a window older than the state's (windows of a rule sort chronologically as text) is stale and
- *   changes nothing.
- * - event identity for the exactly-once ledger: `alert/<account>/<rule>/<scope>/<window>/<notify>`; a
- *   renotify also carries its instant (`renotify@<ISO>`), since one window can be renotified many times.
  */
 
 export type AlertKind = 'threshold' | 'spike' | 'drop' | 'stall';
@@ -57,7 +44,6 @@ export const MIN_BASELINE_DAYS = 7;
 export const STALL_ACTIVE_DAYS = 7;
 
 const HUNDRED = dec(100);
-const DAY = /^(\d{4})-(\d{2})-(\d{2})$/;
 const MONTH = /^\d{4}-(0[1-9]|1[0-2])$/;
 
 /** Exact decimal from a spec number (`80`, `12.5`) or text, never through exponent notation. */
@@ -73,106 +59,6 @@ const withUnit = (v: Dec | string, unit: string): string => {
   return unit ? `${t} ${unit}` : t;
 };
 
-function parseDay(day: string): number {
-  const m = DAY.exec(day);
-  const ms = m ? Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3])) : NaN;
-  if (!m || Number.isNaN(ms) || new Date(ms).toISOString().slice(0, 10) !== day)
-    throw new Error(`"${day}" is not a day (YYYY-MM-DD)`);
-  return ms;
-}
-
-/** The calendar day `n` days after `day` (negative: before). */
-export function addDays(day: string, n: number): string {
-  return new Date(parseDay(day) + n * DAY_MS).toISOString().slice(0, 10);
-}
-
-/** An instant as epoch ms: ms as is, or an ISO 8601 string that carries its offset (`Z` or `±hh:mm`). */
-export function instantMs(v: number | string): number {
-  if (typeof v === 'number') {
-    if (!Number.isFinite(v)) throw new Error(`instant ${v} is not finite`);
-    return v;
-  }
-  const ms = /^\d{4}-\d{2}-\d{2}T[\d:.]+(Z|[+-]\d{2}:\d{2})$/i.test(v.trim()) ? Date.parse(v.trim()) : NaN;
-  if (Number.isNaN(ms)) throw new Error(`"${v}" is not an ISO 8601 instant with an offset`);
-  return ms;
-}
-
-const isoInstant = (ms: number): string => new Date(ms).toISOString().replace('.000Z', 'Z');
-
-const formatters = new Map<string, (ms: number) => string>();
-/** calendar.ts's dayInZone with one reused Intl formatter per zone (the search below calls it ~27 times). */
-function dayFormatter(timeZone: string): (ms: number) => string {
-  let f = formatters.get(timeZone);
-  if (!f) {
-    const fmt = new Intl.DateTimeFormat('en-CA', {
-      timeZone,
-      year: 'numeric',
-      month: '2-digit',
-      day: '2-digit',
-    });
-    f = (ms: number) => {
-      const parts = fmt.formatToParts(new Date(ms));
-      const get = (t: string) => parts.find((p) => p.type === t)?.value ?? '';
-      return `${get('year')}-${get('month')}-${get('day')}`;
-    };
-    formatters.set(timeZone, f);
-  }
-  return f;
-}
-
-const dayStarts = new Map<string, number>();
-
-/** The first instant of a calendar day in a time zone (DST-safe: found by search, not by adding hours). */
-export function zonedDayStartMs(day: string, timeZone: string): number {
-  const key = `${timeZone} ${day}`;
-  let start = dayStarts.get(key);
-  if (start === undefined) {
-    start = searchDayStart(day, timeZone);
-    if (dayStarts.size > 10_000) dayStarts.clear(); // a pure cache: bounded, never stale
-    dayStarts.set(key, start);
-  }
-  return start;
-}
-
-function searchDayStart(day: string, timeZone: string): number {
-  const utcMidnight = parseDay(day);
-  // Zone offsets lie within −12 h … +14 h: local midnight is between 14 h before and 12 h after UTC midnight.
-  let lo = utcMidnight - 15 * HOUR_MS; // still the day before in every zone
-  let hi = utcMidnight + 13 * HOUR_MS; // already this day (or later) in every zone
-  const zoneDay = dayFormatter(timeZone);
-  const reached = (t: number) => zoneDay(t) >= day;
-  if (reached(lo) || !reached(hi)) throw new Error(`cannot find the start of ${day} in ${timeZone}`);
-  while (hi - lo > 1) {
-    const mid = Math.floor((lo + hi) / 2);
-    if (reached(mid)) hi = mid;
-    else lo = mid;
-  }
-  return hi;
-}
-
-/** The instant a calendar day ends in a time zone: the first instant of the next day there. */
-export function zonedDayEndMs(day: string, timeZone: string): number {
-  return zonedDayStartMs(addDays(day, 1), timeZone);
-}
-
-/** A day is complete once its data may no longer arrive late: asOf ≥ day end + lateness. */
-export function isDayComplete(
-  dayEnd: number | string,
-  latenessHours: number,
-  asOf: number | string,
-): boolean {
-  return instantMs(asOf) >= instantMs(dayEnd) + latenessHours * HOUR_MS;
-}
-
-/**
- * The last complete calendar day (YYYY-MM-DD) in the account's time zone at asOf. The day containing
- * asOf − lateness has not ended `lateness` hours ago; the day before it has (it ended at that day's start).
- */
-export function lastCompleteDay(asOfMs: number, latenessHours: number, timeZone: string): string {
-  return addDays(dayInZone(asOfMs - latenessHours * HOUR_MS, timeZone), -1);
-}
-
-/** The exact median: the middle value, or the mean of the two middle values for an even count. */
 export function median(values: readonly string[]): string {
   if (values.length === 0) throw new Error('median of no values');
   const sorted = values.map((v) => dec(v)).sort(cmp);
@@ -483,103 +369,4 @@ export function evaluateStall(input: StallInput): StallEvaluation {
       : `${subject}: data arriving (last hour with data ${since},` +
         ` within the ${latenessHours} h lateness window)`,
   };
-}
-
-// ---------------------------------------------------------------------------------------- notification state
-
-export type AlertNotify = 'fire' | 'renotify' | 'resolve' | 'retract' | 'none';
-
-/**
- * The stored state of one (rule, scope key). `window`: the latest window evaluated (while firing: firing).
- */
-export interface AlertState {
-  state: 'ok' | 'firing';
-  lastNotifiedMs?: number;
-  window?: string;
-}
-
-export interface AlertTransition extends AlertState {
-  notify: AlertNotify;
-  /**
-   * The window the notice is about: the firing window for fire/renotify, the window that was firing for
-   * resolve/retract.
-   */
-  noticeWindow?: string;
-}
-
-/**
- * The next state of one (rule, scope key) and the notice to send. `renotifyHours` unset or ≤ 0: never
- * renotify.
- */
-export function nextAlertState(
-  previous: AlertState | undefined,
-  evaluation: { firing: boolean; window: string; evaluated?: boolean },
-  opts: { asOfMs: number; renotifyHours?: number },
-): AlertTransition {
-  const keep = (): AlertTransition => ({ ...(previous ?? { state: 'ok' }), notify: 'none' });
-  if (evaluation.evaluated === false) return keep();
-  if (previous?.window !== undefined && evaluation.window < previous.window) return keep(); // stale
-  const { asOfMs } = opts;
-  const w = evaluation.window;
-
-  if (previous === undefined || previous.state === 'ok') {
-    if (evaluation.firing)
-      return { state: 'firing', lastNotifiedMs: asOfMs, window: w, notify: 'fire', noticeWindow: w };
-    return { ...(previous ?? { state: 'ok' }), state: 'ok', window: w, notify: 'none' };
-  }
-
-  if (evaluation.firing) {
-    const every = opts.renotifyHours ?? 0;
-    const last = previous.lastNotifiedMs;
-    if (every > 0 && (last === undefined || asOfMs - last >= every * HOUR_MS))
-      return { state: 'firing', lastNotifiedMs: asOfMs, window: w, notify: 'renotify', noticeWindow: w };
-    return { ...previous, window: w, notify: 'none' };
-  }
-
-  const notify = previous.window === w ? 'retract' : 'resolve';
-  return {
-    state: 'ok',
-    lastNotifiedMs: asOfMs,
-    window: w,
-    notify,
-    ...(previous.window === undefined ? {} : { noticeWindow: previous.window }),
-  };
-}
-
-// -------------------------------------------------------------------------------------------------- identity
-
-/** `/` separates the parts of a key; `%` and `/` inside a part are escaped so that keys stay unambiguous. */
-const part = (s: string): string => s.replace(/%/g, '%25').replace(/\//g, '%2F');
-
-/**
- * A stable key for the evaluated scope: `account` when unscoped, else `org=…;product=…;tags=a:b,c:d`
- * (sorted).
- */
-export function alertScopeKey(scope: { org?: string; product?: string; tags?: readonly string[] }): string {
-  const parts: string[] = [];
-  if (scope.org !== undefined) parts.push(`org=${scope.org}`);
-  if (scope.product !== undefined) parts.push(`product=${scope.product}`);
-  if (scope.tags && scope.tags.length > 0) parts.push(`tags=${[...new Set(scope.tags)].sort().join(',')}`);
-  return parts.length === 0 ? 'account' : parts.join(';');
-}
-
-/**
- * The identity of one alert notice: `alert/<account>/<rule>/<scope>/<window>/<notify>`. A renotify happens
- * many times for one window, so it carries its instant: `…/renotify@<ISO instant>` (`atMs` is required for
- * it).
- */
-export function alertEventKey(e: {
-  accountId: string;
-  ruleId: string;
-  scopeKey: string;
-  window: string;
-  notify: Exclude<AlertNotify, 'none'>;
-  atMs?: number;
-}): string {
-  let notify: string = e.notify;
-  if (e.notify === 'renotify') {
-    if (e.atMs === undefined) throw new Error('a renotify event key needs its instant (atMs)');
-    notify = `renotify@${new Date(e.atMs).toISOString()}`;
-  }
-  return ['alert', e.accountId, e.ruleId, e.scopeKey, e.window, notify].map(part).join('/');
 }

@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import { estimateErrors, estimateReport, type EstimateErrorRow } from '../db/estimates';
+import { estimateErrors, estimateReport, type EstimateErrorRow } from '../db/estimate-reads';
 import { isoHour, HOUR_MS } from '../domain/time';
 import { checkMonth } from './month-end';
 import { notFound, requireParentLevel, type Scope } from './scope';

@@ -8,7 +8,7 @@ import { SAMPLE_ANOMALIES, sampleAnomalyDays } from '../lib/sample-data';
 import { formatNumber } from '../../domain/month-end-report';
 import { type MailSink } from '../../infra/mail-sink';
 import { alertHistory } from '../../db/alert-reads';
-import { estimateErrors, estimateReport } from '../../db/estimates';
+import { estimateErrors, estimateReport } from '../../db/estimate-reads';
 import type { UsageEstimatesResult } from '../../workflows/usage-estimates';
 import { startWorkflow } from '../../client/start';
 import { log, step } from './log';

@@ -3,7 +3,7 @@ import { Readable } from 'node:stream';
 import { applyAccountSpec } from '../../db/accounts';
 import { alertHistory, listAlertStates } from '../../db/alert-reads';
 import { evaluateAlerts } from '../../db/alerts';
-import { refreshRollup } from '../../db/estimates';
+import { refreshRollup } from '../../db/usage-rollup';
 import { ingestStream } from '../../activities/ingest-file';
 import { HOUR_MS, isoHour } from '../../domain/time';
 import { cloneTestDatabase } from '../support/db';

@@ -1,18 +1,17 @@
 import {
   addDays,
-  alertEventKey,
-  alertScopeKey,
+  isDayComplete,
+  lastCompleteDay,
+  zonedDayEndMs,
+  zonedDayStartMs,
+} from '../../domain/alert-days';
+import { alertEventKey, alertScopeKey, nextAlertState, type AlertState } from '../../domain/alert-state';
+import {
   evaluateChange,
   evaluateStall,
   evaluateThreshold,
-  isDayComplete,
   isStalled,
-  lastCompleteDay,
   median,
-  nextAlertState,
-  zonedDayEndMs,
-  zonedDayStartMs,
-  type AlertState,
   type ChangeInput,
   type ChangeRule,
 } from '../../domain/alerts';
