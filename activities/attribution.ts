@@ -5,8 +5,7 @@ import {
   reconcileDay as reconcile,
   type ExportedFile,
 } from '../db/attribution-files';
-import { isDay } from '../domain/attribution';
-import { ErrorType, OrgtallyError } from '../domain/errors';
+import { checkDay } from '../domain/attribution';
 import type { FileModes } from '../domain/file-modes';
 import { asActivity, withHeartbeat } from './failures';
 
@@ -16,21 +15,16 @@ export interface AttributionDeps {
   fileModes: FileModes;
 }
 
-function checkDay(input: { accountId: string; day: string }): void {
-  if (!isDay(input.day))
-    throw new OrgtallyError(ErrorType.InvalidInput, `day "${input.day}" is not YYYY-MM-DD`);
-}
-
 export function attributionActivities(deps: AttributionDeps) {
   return {
     attributeDay: (input: AttributeInput): Promise<AttributeResult> =>
       asActivity(async () => {
-        checkDay(input);
+        checkDay(input.day);
         return withHeartbeat(() => attribute(deps.db, input));
       }),
     exportDay: (input: { accountId: string; day: string }): Promise<ExportedFile[]> =>
       asActivity(async () => {
-        checkDay(input);
+        checkDay(input.day);
         return withHeartbeat(() =>
           exportFiles(deps.db, { ...input, outputDir: deps.outputDir, modes: deps.fileModes }),
         );

@@ -112,14 +112,23 @@ export async function totals(db: Knex, v: VersionRow): Promise<TotalRow[]> {
   return db('month_end_totals').where(vwhere(v)).orderBy('usage_type').select(db.raw(TOTAL_COLS));
 }
 
-export async function byOrg(db: Knex, v: VersionRow): Promise<OrgRow[]> {
+/** `orgs`: only these public ids (a reader's scope; default every org). */
+export async function byOrg(db: Knex, v: VersionRow, orgs?: string[]): Promise<OrgRow[]> {
   return db('month_end_orgs')
     .where(vwhere(v))
+    .modify((q) => {
+      if (orgs) q.whereIn('public_id', orgs);
+    })
     .orderByRaw('public_id COLLATE "C", usage_type COLLATE "C"')
     .select(db.raw(ORG_COLS));
 }
 
-export async function byTag(db: Knex, v: VersionRow, limit?: number): Promise<TagRow[]> {
+export async function byTag(
+  db: Knex,
+  v: VersionRow,
+  opts: { limit?: number; orgs?: string[] } = {},
+): Promise<TagRow[]> {
+  const { limit, orgs } = opts;
   const rows = await db('month_end_tags as t')
     .join('month_end_orgs as o', function () {
       this.on('o.account_id', 't.account_id')
@@ -130,6 +139,7 @@ export async function byTag(db: Knex, v: VersionRow, limit?: number): Promise<Ta
     })
     .where({ 't.account_id': v.account_id, 't.month': `${v.month}-01`, 't.version': v.version })
     .modify((q) => {
+      if (orgs) q.whereIn('t.public_id', orgs);
       if (limit !== undefined)
         q.orderBy('t.total_cost', 'desc').orderBy('t.total_usage', 'desc').limit(limit);
     })
@@ -192,7 +202,7 @@ export async function mailModel(db: Knex, v: VersionRow): Promise<MailModel> {
     tag_keys: v.tag_keys,
     totals: await totals(db, v),
     by_org: await byOrg(db, v),
-    top_tags: await byTag(db, v, 10),
+    top_tags: await byTag(db, v, { limit: 10 }),
     changes: v.changes,
     previous: prev ? { month: prev.month, version: prev.version, totals: await totals(db, prev) } : undefined,
     files: monthEndFileNames(v.account_id, v.month, v.tag_keys),

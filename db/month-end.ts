@@ -2,7 +2,8 @@ import type { Knex } from 'knex';
 import { p99Rank } from '../domain/billing';
 import { ErrorType, OrgtallyError } from '../domain/errors';
 import { computeOrgFigures, computeTagFigures, invariantViolations, MONTH_FILTER } from './month-figures';
-import { checkMonth, monthDays, monthPeriod, monthStart } from './month-period';
+import { checkMonth } from '../domain/month-end';
+import { monthDays, monthPeriod, monthStart } from './month-period';
 
 /**
  * Owner of month_end_versions, month_end_totals, month_end_orgs, month_end_tags. The billing rules are those of

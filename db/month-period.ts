@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
+import { checkMonth } from '../domain/month-end';
 import { ErrorType, OrgtallyError } from '../domain/errors';
-import { isMonth } from '../domain/month-end';
 
 /** A month of an account as instants and days: what the close and month-to-date run over (computed once, here). */
 
@@ -11,10 +11,6 @@ export interface MonthDays {
 }
 
 export const monthStart = (month: string) => `${month}-01`;
-
-export function checkMonth(month: string): void {
-  if (!isMonth(month)) throw new OrgtallyError(ErrorType.InvalidInput, `month "${month}" is not YYYY-MM`);
-}
 
 /** The month's calendar days and those that still need (re-)attribution before the month can close. */
 export async function monthDays(db: Knex, accountId: string, month: string): Promise<MonthDays> {

@@ -2,7 +2,8 @@ import type { Knex } from 'knex';
 import { p99Rank } from '../domain/billing';
 import type { SummaryOrgInput, SummaryTotal } from '../domain/usage-summary';
 import { computeOrgFigures } from './month-figures';
-import { checkMonth, monthPeriod, monthStart } from './month-period';
+import { checkMonth } from '../domain/month-end';
+import { monthPeriod, monthStart } from './month-period';
 
 export interface MonthToDate {
   hours: number;

@@ -217,7 +217,8 @@ export interface StoredTrend {
 
 export async function storedTrends(
   db: Knex,
-  q: { accountId: string; month: string; view?: View; org?: string },
+  /** `orgs`: only these orgs' rows, and no account rows (a reader below the root org). */
+  q: { accountId: string; month: string; view?: View; org?: string; orgs?: string[] },
 ): Promise<
   | { months: string[]; missingMonths: string[]; rows: StoredTrend[]; movers: Record<string, unknown>[] }
   | undefined
@@ -232,6 +233,7 @@ export async function storedTrends(
     .modify((x) => {
       if (q.view) x.where({ view: q.view });
       if (q.org) x.where({ public_id: q.org });
+      if (q.orgs) x.where({ scope: 'org' }).whereIn('public_id', q.orgs);
     })
     .orderByRaw(`scope, public_id COLLATE "C", usage_type COLLATE "C", view`)
     .select(

@@ -1,3 +1,4 @@
+import { ErrorType, OrgtallyError } from './errors';
 import { tagKeyValue } from './tags';
 
 /**
@@ -43,4 +44,9 @@ export function isDay(s: string): boolean {
   if (!DAY.test(s)) return false;
   const d = new Date(`${s}T00:00:00Z`);
   return !Number.isNaN(d.getTime()) && d.toISOString().slice(0, 10) === s;
+}
+
+/** A day named by a caller: a real calendar date (2026-11-31 is refused here, not by Postgres). */
+export function checkDay(day: string): void {
+  if (!isDay(day)) throw new OrgtallyError(ErrorType.InvalidInput, `day "${day}" is not a date (YYYY-MM-DD)`);
 }

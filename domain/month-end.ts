@@ -1,6 +1,13 @@
+import { ErrorType, OrgtallyError } from './errors';
+
 /** Month-end periods and names. A month is YYYY-MM in the account's time zone. */
 export function isMonth(s: string): boolean {
   return /^\d{4}-(0[1-9]|1[0-2])$/.test(s);
+}
+
+/** A month named by a caller: YYYY-MM, else a clear, permanent error. */
+export function checkMonth(month: string): void {
+  if (!isMonth(month)) throw new OrgtallyError(ErrorType.InvalidInput, `month "${month}" is not YYYY-MM`);
 }
 
 /** The month before (YYYY-MM). */

@@ -1,13 +1,7 @@
 import type { Knex } from 'knex';
 import { attributionRows } from '../db/attribution-report';
-import { isDay } from '../domain/attribution';
-import { ErrorType, OrgtallyError } from '../domain/errors';
+import { checkDay } from '../domain/attribution';
 import { notFound, orgFilter, type Scope } from './scope';
-
-/** A real calendar date: 2026-11-31 is refused here, not by Postgres. */
-export function checkDay(day: string): void {
-  if (!isDay(day)) throw new OrgtallyError(ErrorType.InvalidInput, `day "${day}" is not a date (YYYY-MM-DD)`);
-}
 
 /** A product code of the account, else an error naming the account's products. */
 export async function requireProduct(db: Knex, scope: Scope, code: string): Promise<void> {

@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import { estimateErrors, estimateReport, type EstimateErrorRow } from '../db/estimate-reads';
 import { isoHour, HOUR_MS } from '../domain/time';
-import { checkMonth } from './month-end';
+import { checkMonth } from '../domain/month-end';
 import { notFound, requireParentLevel, type Scope } from './scope';
 
 type Report = NonNullable<Awaited<ReturnType<typeof estimateReport>>>;

@@ -9,9 +9,8 @@ import {
   type VersionRow,
 } from '../db/month-end-report';
 import type { OrgRow, TagRow, TotalRow } from '../domain/month-end-report';
-import { isMonth } from '../domain/month-end';
-import { ErrorType, OrgtallyError } from '../domain/errors';
-import { notFound, type Scope } from './scope';
+import { checkMonth } from '../domain/month-end';
+import { notFound, orgFilter, type Scope } from './scope';
 
 /** A closed month's figures as a caller may see them: the account's totals from the root org only. */
 export interface MonthEndReport {
@@ -20,10 +19,6 @@ export interface MonthEndReport {
   totals: TotalRow[] | undefined;
   by_org: OrgRow[];
   by_tag: TagRow[];
-}
-
-export function checkMonth(month: string): void {
-  if (!isMonth(month)) throw new OrgtallyError(ErrorType.InvalidInput, `month "${month}" is not YYYY-MM`);
 }
 
 const versionsText = (v: number[]) =>
@@ -58,9 +53,6 @@ export async function closedVersion(
   return (await findVersion(db, scope.accountId, q.month, q.version)) as VersionRow;
 }
 
-const visible = <T extends { public_id: string }>(scope: Scope, rows: T[]) =>
-  scope.parentLevel ? rows : rows.filter((r) => scope.orgs.has(r.public_id));
-
 export async function monthEndReport(
   db: Knex,
   scope: Scope,
@@ -71,7 +63,7 @@ export async function monthEndReport(
   return {
     version: v,
     totals: scope.parentLevel && want.has('totals') ? await totals(db, v) : undefined,
-    by_org: want.has('by_org') ? visible(scope, await byOrg(db, v)) : [],
-    by_tag: want.has('by_tag') ? visible(scope, await byTag(db, v)) : [],
+    by_org: want.has('by_org') ? await byOrg(db, v, orgFilter(scope)) : [],
+    by_tag: want.has('by_tag') ? await byTag(db, v, { orgs: orgFilter(scope) }) : [],
   };
 }

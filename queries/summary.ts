@@ -3,7 +3,7 @@ import { monthToDate } from '../db/month-to-date';
 import { byOrg, findVersion, monthStatus, totals } from '../db/month-end-report';
 import type { View } from '../domain/trends';
 import { summarizeOrgs, type SummaryOrg, type SummaryTotal } from '../domain/usage-summary';
-import { checkMonth } from './month-end';
+import { checkMonth } from '../domain/month-end';
 import { notFound, type Scope } from './scope';
 
 /**

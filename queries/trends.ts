@@ -1,8 +1,8 @@
 import type { Knex } from 'knex';
 import { storedTrends, type StoredTrend } from '../db/trends';
 import type { View } from '../domain/trends';
-import { checkMonth } from './month-end';
-import { notFound, requireOrg, type Scope } from './scope';
+import { checkMonth } from '../domain/month-end';
+import { notFound, orgFilter, requireOrg, type Scope } from './scope';
 
 export interface TrendsReport {
   months: string[];
@@ -20,7 +20,7 @@ export async function trendsReport(
 ): Promise<TrendsReport> {
   checkMonth(q.month);
   if (q.org !== undefined) requireOrg(scope, q.org);
-  const t = await storedTrends(db, { accountId: scope.accountId, month: q.month, view: q.view, org: q.org });
+  const t = await storedTrends(db, { accountId: scope.accountId, ...q, orgs: orgFilter(scope) });
   if (!t)
     throw notFound(
       `no trends for ${scope.accountId} ${q.month}: run \`orgtally run trends --account ${scope.accountId} ` +
@@ -29,7 +29,7 @@ export async function trendsReport(
   return {
     months: t.months,
     missingMonths: t.missingMonths,
-    rows: t.rows.filter((r) => (r.scope === 'account' ? scope.parentLevel : scope.orgs.has(r.public_id))),
+    rows: t.rows,
     movers: scope.parentLevel ? t.movers : [],
   };
 }
