@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import zlib from 'node:zlib';
 import { DAY_MS } from '../../domain/time';
 import type { Client } from '@temporalio/client';
 import { workflowIds } from '../../domain/workflow-ids';
@@ -96,8 +97,30 @@ export async function writeSample(
       })(),
       fmt,
     );
-  out.push({ name: 'partner_apac.csv', records: await apac('csv') });
+  // The CSV arrives gzipped, as partners send large feeds: read as it is, one batch with its content.
+  const csvRecords = await apac('csv');
+  const csv = path.join(dropDir, 'partner_apac.csv');
+  fs.writeFileSync(`${csv}.gz.partial`, zlib.gzipSync(fs.readFileSync(csv)));
+  fs.renameSync(`${csv}.gz.partial`, `${csv}.gz`);
+  fs.rmSync(csv);
+  out.push({ name: 'partner_apac.csv.gz', records: csvRecords });
   out.push({ name: 'partner_apac.tsv', records: await apac('tsv') });
+  // A careless feed: each of its bad lines once stopped the drop folder (or took the rest of the file with it);
+  // now each is one quarantined record and the good lines around it load. Its good lines carry 0 (no figure moves).
+  const day = new Date(partnerDay + 10 * 3_600_000).toISOString();
+  const careless = [
+    'timestamp,org,product,value,tags',
+    `${day},client-b,containers,1,"team:core"x`, // text after a closing quote
+    `${day},client-b,containers,0,team:core`,
+    `${day},client-b,containers,1,te""am:core`, // a quote inside an unquoted field
+    `${day},client-b\u0000,containers,1,team:core`, // a NUL byte in the org
+    `${day},client-b,containers,1e-24,team:core`, // below the billing scale
+    `${day},client-b,containers,${'9'.repeat(40)},team:core`, // above it
+    `${day},client-b,containers,0,"team:core,\r\nenv:apac"`, // a quoted line break: one record, two lines
+    `${day},client-b,containers,0,team:core`,
+  ];
+  fs.writeFileSync(path.join(dropDir, 'partner_careless.csv'), `${careless.join('\r')}\n`); // old-Mac line ends
+  out.push({ name: 'partner_careless.csv', records: careless.length - 1 });
   const bad = badFeedLines(new Date(asOfMs - DAY_MS + 10 * 3600_000).toISOString());
   fs.writeFileSync(path.join(dropDir, 'bad_records.ndjson'), bad.map((l) => `${l}\n`).join(''));
   out.push({ name: 'bad_records.ndjson', records: bad.length });
