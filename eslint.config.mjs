@@ -25,7 +25,7 @@ const nodeAndIo = [
 // The layers, top to bottom: a folder imports only from folders below it (and its own). The edges (scripts/,
 // bench/, faults/, test/) may import anything; worker/ is the composition root.
 const LAYERS = [
-  ['worker'],
+  ['worker', 'api'],
   ['client', 'schedules'],
   ['workflows'],
   ['activities'],
@@ -74,6 +74,28 @@ export default tseslint.config(
   layerRule('client', [typeOnly('client', 'workflows')]),
   layerRule('schedules', [typeOnly('schedules', 'workflows')]),
   layerRule('worker'),
+  {
+    // The HTTP composition root starts work through client/ like the CLI; it never runs workflow or activity code.
+    files: ['api/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: [...EDGES, 'worker', 'workflows', 'activities'].flatMap((f) => [
+                `../${f}`,
+                `../${f}/*`,
+                `../../${f}`,
+                `../../${f}/*`,
+              ]),
+              message: 'api/ imports neither the edges, the worker, workflows nor activities.',
+            },
+          ],
+        },
+      ],
+    },
+  },
   {
     // Workflow code is replayed: it must be deterministic and free of I/O.
     files: ['workflows/**/*.ts'],

@@ -4,6 +4,8 @@ import { canonicalDecimal } from '../domain/decimal';
 import { ErrorType, OrgtallyError } from '../domain/errors';
 import type { AccountSpec } from '../domain/spec';
 import { parseDurationHours } from '../domain/time';
+import { applyAccess } from './access';
+import { audit } from './audit';
 
 /** Owner of accounts, orgs, products, commitments, attribution_tag_keys, finance_recipients, alert_rules. */
 
@@ -23,11 +25,20 @@ const dec = (v: string | null | undefined) => (v === null || v === undefined ? n
 export async function applyAccountSpec(
   db: Knex,
   spec: AccountSpec,
-  opts: { asOfMs: number; dryRun?: boolean },
+  opts: { asOfMs: number; dryRun?: boolean; actor?: string },
 ): Promise<ApplyResult> {
   try {
     return await db.transaction(async (trx) => {
-      const result = await applyInTransaction(trx, spec, opts.asOfMs);
+      const actor = opts.actor ?? 'system';
+      const result = await applyInTransaction(trx, spec, opts.asOfMs, actor);
+      if (result.changes.length)
+        await audit(trx, {
+          accountId: result.accountId,
+          actor,
+          action: 'spec.apply',
+          target: `account:${result.accountId}`,
+          after: { changes: result.changes },
+        });
       // A dry run makes every check and every write, then rolls them back: it lists what applying would change.
       if (opts.dryRun) throw new DryRun(result);
       return result;
@@ -80,6 +91,7 @@ async function applyInTransaction(
   trx: Knex.Transaction,
   spec: AccountSpec,
   asOfMs: number,
+  actor: string,
 ): Promise<ApplyResult> {
   const changes: string[] = [];
   const a = spec.account;
@@ -117,6 +129,7 @@ async function applyInTransaction(
   await applyTagKeys(trx, spec, asOfMs, changes);
   await applyRecipients(trx, spec, changes);
   await applyAlerts(trx, spec, changes);
+  await applyAccess(trx, spec, actor, changes);
   return { accountId: a.id, changes };
 }
 

@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { MONEY_SCALE } from '../domain/billing';
 
 /** The stored estimates as reports read them: a run with its totals and org rows, and the error of a month's runs. */
 
@@ -151,4 +152,30 @@ export async function estimateErrors(
       }),
     ) as EstimateErrorRow[],
   };
+}
+
+/** Per product, the month's committed cost (quantity × committed price): owed whatever the usage. */
+export async function committedCosts(db: Knex, accountId: string): Promise<Map<string, string>> {
+  const { rows } = await db.raw(
+    `SELECT product_code, round(quantity * committed_price, ${MONEY_SCALE})::text AS cost
+       FROM commitments WHERE account_id = ?`,
+    [accountId],
+  );
+  return new Map(rows.map((r: { product_code: string; cost: string }) => [r.product_code, r.cost]));
+}
+
+/** Every stored run of a month, oldest first, with each product's month-to-date and projected figures. */
+export async function estimateSeries(
+  db: Knex,
+  accountId: string,
+  month: string,
+): Promise<{ as_of: string; usage_type: string; mtd_usage: string; projected_usage: string }[]> {
+  const { rows } = await db.raw(
+    `SELECT r.as_of, t.usage_type, t.mtd_usage::text AS mtd_usage, t.projected_usage::text AS projected_usage
+       FROM estimate_runs r JOIN estimate_totals t ON t.account_id = r.account_id AND t.as_of = r.as_of
+      WHERE r.account_id = ? AND r.month = ?::date
+      ORDER BY r.as_of, t.usage_type COLLATE "C"`,
+    [accountId, `${month}-01`],
+  );
+  return rows.map((r: { as_of: Date }) => ({ ...r, as_of: new Date(r.as_of).toISOString() }));
 }

@@ -5,6 +5,7 @@ import * as monthEnd from './migrations/20261130000000_month_end';
 import * as trends from './migrations/20261130100000_trends';
 import * as estimates from './migrations/20261201000000_estimates';
 import * as hardening from './migrations/20261202000000_hardening';
+import * as access from './migrations/20261203000000_access';
 
 /** Migrations listed in code: no file-system discovery, so they run the same under tsx, jest and a bundle. */
 const MIGRATIONS: Record<string, Knex.Migration> = {
@@ -14,6 +15,7 @@ const MIGRATIONS: Record<string, Knex.Migration> = {
   '20261130100000_trends': trends,
   '20261201000000_estimates': estimates,
   '20261202000000_hardening': hardening,
+  '20261203000000_access': access,
 };
 
 const source: Knex.MigrationSource<string> = {

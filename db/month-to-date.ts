@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import { p99Rank } from '../domain/billing';
-import type { SummaryOrgInput, SummaryTotal } from '../domain/usage-summary';
+import type { OrgRow, TotalRow } from '../domain/month-end-report';
 import { computeOrgFigures } from './month-figures';
 import { checkMonth } from '../domain/month-end';
 import { monthPeriod, monthStart } from './month-period';
@@ -11,8 +11,10 @@ export interface MonthToDate {
   periodEnd: string;
   /** Hours before this may still receive late data (as of minus the lateness window). */
   dataCompleteThrough: string;
-  totals: SummaryTotal[];
-  orgs: SummaryOrgInput[];
+  /** The month's own hours (the rules' denominators for avg use the elapsed ones). */
+  monthHours: number;
+  totals: TotalRow[];
+  orgs: OrgRow[];
 }
 
 /**
@@ -41,18 +43,27 @@ export async function monthToDate(
         monthHours: period.hours,
       });
       const { rows: totals } = await trx.raw(
-        `SELECT usage_type, unit, trim_scale(total_usage)::text AS total_usage,
-                trim_scale(billable_usage)::text AS billable_usage, committed_cost::text, on_demand_cost::text,
+        `SELECT usage_type, unit, aggregation, trim_scale(total_usage)::text AS total_usage,
+                trim_scale(billable_usage)::text AS billable_usage,
+                trim_scale(committed_usage)::text AS committed_usage,
+                trim_scale(allotment_usage)::text AS allotment_usage,
+                trim_scale(included_usage)::text AS included_usage,
+                trim_scale(on_demand_usage)::text AS on_demand_usage, committed_cost::text, on_demand_cost::text,
                 (committed_cost + on_demand_cost)::text AS total_cost
            FROM me_totals ORDER BY usage_type COLLATE "C"`,
       );
       const { rows: orgs } = await trx.raw(
         `SELECT public_id, org_name, billable, usage_type, trim_scale(total_usage)::text AS total_usage,
-                trim_scale(billable_usage)::text AS billable_usage, (committed_cost + on_demand_cost)::text AS total_cost
+                trim_scale(billable_usage)::text AS billable_usage,
+                trim_scale(committed_usage)::text AS committed_usage,
+                trim_scale(on_demand_usage)::text AS on_demand_usage,
+                trim_scale(percentage_in_account)::text AS percentage_in_account, committed_cost::text,
+                on_demand_cost::text, (committed_cost + on_demand_cost)::text AS total_cost
            FROM me_orgs ORDER BY public_id COLLATE "C", usage_type COLLATE "C"`,
       );
       return {
         hours,
+        monthHours: period.hours,
         periodStart: period.start.toISOString(),
         periodEnd: period.elapsedEnd.toISOString(),
         dataCompleteThrough: period.completeThrough.toISOString(),

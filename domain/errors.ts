@@ -10,6 +10,8 @@ export const ErrorType = {
   UnknownAccount: 'OrgtallyUnknownAccount',
   /** What was asked for does not exist — or is outside the caller's scope, which is said the same way. */
   NotFound: 'OrgtallyNotFound',
+  /** The caller is known but lacks a permission, or stands below the root org for an account-level read. */
+  Forbidden: 'OrgtallyForbidden',
   /** Attributed rows or files do not add up to the facts: never publish them. */
   ReconciliationMismatch: 'OrgtallyReconciliationMismatch',
   /** The mail server refused the message for good (5xx): recorded in the ledger, not retried. */
@@ -26,6 +28,7 @@ export const NON_RETRYABLE: string[] = [
   ErrorType.LoadFailed,
   ErrorType.UnknownAccount,
   ErrorType.NotFound,
+  ErrorType.Forbidden,
   ErrorType.ReconciliationMismatch,
   ErrorType.PermanentDeliveryFailure,
 ];

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { parseNonNegativeDecimal, plainNumberText } from './decimal';
+import { isManagedRole, PERMISSION_NAMES } from './access';
 import { normalizeTag } from './tags';
 import { parseDurationHours } from './time';
 
@@ -130,6 +131,24 @@ export const AccountSpecSchema = z.strictObject({
     .default({ tag_keys: [] }),
   finance: z.strictObject({ recipients: z.array(email) }).default({ recipients: [] }),
   alerts: z.array(AlertRule).default([]),
+  /** Absent: users and roles are left as the CLI made them. Present: they are made to match it exactly. */
+  access: z
+    .strictObject({
+      roles: z
+        .array(
+          z.strictObject({
+            name: id,
+            permissions: z.array(
+              z.enum(PERMISSION_NAMES, { error: `must be one of ${PERMISSION_NAMES.join(', ')}` }),
+            ),
+          }),
+        )
+        .default([]),
+      users: z
+        .array(z.strictObject({ email, org: id, roles: z.array(z.string()).min(1, 'a user needs a role') }))
+        .default([]),
+    })
+    .optional(),
 });
 
 export type AccountSpec = z.infer<typeof AccountSpecSchema>;
@@ -180,6 +199,10 @@ function looseView(input: unknown): AccountSpec {
     },
     finance: { recipients: [] },
     alerts: arr<AlertRuleSpec>(o.alerts).map((a) => ({ ...a, scope: obj(a.scope) })),
+    access:
+      o.access && typeof o.access === 'object'
+        ? { roles: arr(obj(o.access).roles), users: arr(obj(o.access).users) }
+        : undefined,
   } as AccountSpec;
 }
 
@@ -287,6 +310,37 @@ function crossCheck(spec: AccountSpec, issues: SpecIssue[]): void {
     (Array.isArray(a.scope.tags) ? a.scope.tags : []).forEach((t, j) => {
       const n = typeof t === 'string' ? normalizeTag(t) : { ok: false as const, detail: 'not a string' };
       if (!n.ok) add(`$.alerts[${i}].scope.tags[${j}]`, `tag "${String(t)}": ${n.detail}`);
+    });
+  });
+  checkAccess(spec, orgIds, add);
+}
+
+function checkAccess(
+  spec: AccountSpec,
+  orgIds: ReadonlyMap<string, number>,
+  add: (path: string, message: string) => void,
+): void {
+  const access = spec.access;
+  if (!access || typeof access !== 'object') return;
+  const roles = new Set<string>();
+  (Array.isArray(access.roles) ? access.roles : []).forEach((r, i) => {
+    if (isManagedRole(r.name))
+      add(`$.access.roles[${i}].name`, `"${r.name}" is a managed role: pick another name`);
+    if (roles.has(r.name)) add(`$.access.roles[${i}].name`, `duplicate role "${r.name}"`);
+    roles.add(r.name);
+  });
+  const emails = new Set<string>();
+  (Array.isArray(access.users) ? access.users : []).forEach((u, i) => {
+    const email = String(u.email).toLowerCase();
+    if (emails.has(email)) add(`$.access.users[${i}].email`, `duplicate user "${email}"`);
+    emails.add(email);
+    if (!orgIds.has(u.org)) add(`$.access.users[${i}].org`, `unknown org "${u.org}"`);
+    (Array.isArray(u.roles) ? u.roles : []).forEach((r, j) => {
+      if (!isManagedRole(r) && !roles.has(r))
+        add(
+          `$.access.users[${i}].roles[${j}]`,
+          `unknown role "${r}" (admin, standard, read_only or one of $.access.roles)`,
+        );
     });
   });
 }

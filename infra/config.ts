@@ -67,6 +67,16 @@ const EnvSchema = z.object({
   WORKER_UNREACHABLE_TIMEOUT: durationMs(5 * 60_000),
   OUTPUT_FILE_MODE: mode(DEFAULT_FILE_MODES.file),
   OUTPUT_DIR_MODE: mode(DEFAULT_FILE_MODES.dir),
+  ORGTALLY_HTTP_HOST: optionalString.transform((v) => v ?? '127.0.0.1'),
+  ORGTALLY_HTTP_PORT: optionalString.transform((v, ctx) => {
+    if (v === undefined) return 8080;
+    if (!/^\d+$/.test(v) || Number(v) > 65535) {
+      ctx.addIssue({ code: 'custom', message: `must be a TCP port (0-65535), got "${v}"` });
+      return z.NEVER;
+    }
+    return Number(v);
+  }),
+  ORGTALLY_API_RATE_LIMIT: positiveInt(6000),
 });
 
 export interface Config {
@@ -93,6 +103,11 @@ export interface Config {
   readonly workerUnreachableMs: number;
   /** Permissions of the files and folders orgtally writes under OUTPUT_DIR and the drop folder. */
   readonly fileModes: FileModes;
+  /** Where `orgtally serve` listens by default (its --host / --port win). */
+  readonly httpHost: string;
+  readonly httpPort: number;
+  /** Requests per minute one key may make to one endpoint group of the API (then 429). */
+  readonly apiRateLimit: number;
 }
 
 export class ConfigError extends Error {
@@ -123,6 +138,9 @@ export function parseConfig(env: NodeJS.ProcessEnv): Config {
     retentionDays: e.INGEST_RETENTION_DAYS,
     workerUnreachableMs: e.WORKER_UNREACHABLE_TIMEOUT,
     fileModes: Object.freeze({ file: e.OUTPUT_FILE_MODE, dir: e.OUTPUT_DIR_MODE }),
+    httpHost: e.ORGTALLY_HTTP_HOST,
+    httpPort: e.ORGTALLY_HTTP_PORT,
+    apiRateLimit: e.ORGTALLY_API_RATE_LIMIT,
   });
 }
 

@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import { accountIds, orgTree } from '../db/accounts';
-import { subtree } from '../domain/access';
+import { ALL_PERMISSIONS, denial, subtree, type Permission, type Requirement } from '../domain/access';
 import { ErrorType, OrgtallyError } from '../domain/errors';
 
 /**
@@ -17,12 +17,24 @@ export interface Scope {
   readonly orgs: ReadonlyMap<string, string>;
   /** The caller stands at the account's root org: the account's totals and every org are visible. */
   readonly parentLevel: boolean;
+  /** What the caller may do: a user's (or key's) permissions; every one for an operator at the CLI. */
+  readonly permissions: ReadonlySet<Permission>;
+  /** Who asks, as the audit log names it: `user:<email>`, `key:<id>` (of a user), `cli:<os user>`. */
+  readonly actor: string;
 }
 
 export const notFound = (message: string) => new OrgtallyError(ErrorType.NotFound, message);
 
-/** The scope of a caller of `org` (default: the account's root org, as the CLI, an operator, reads). */
-export async function scopeOf(db: Knex, accountId: string, org: string = accountId): Promise<Scope> {
+/** The scope of a caller of `org` (default: the account's root org with every permission, as an operator reads). */
+export async function scopeOf(
+  db: Knex,
+  accountId: string,
+  org: string = accountId,
+  caller: { permissions: ReadonlySet<Permission>; actor: string } = {
+    permissions: ALL_PERMISSIONS,
+    actor: 'cli:operator',
+  },
+): Promise<Scope> {
   const account = await db('accounts').where({ id: accountId }).first('id', 'name');
   if (!account) {
     const known = await accountIds(db);
@@ -37,6 +49,8 @@ export async function scopeOf(db: Knex, accountId: string, org: string = account
     org,
     orgs: new Map(tree.filter((o) => visible.has(o.public_id)).map((o) => [o.public_id, o.name])),
     parentLevel: org === accountId,
+    permissions: caller.permissions,
+    actor: caller.actor,
   });
 }
 
@@ -56,4 +70,10 @@ export function requireOrg(scope: Scope, org: string): void {
 /** Account-level reads (totals, the ledger, estimate errors) need the root org. */
 export function requireParentLevel(scope: Scope, what: string): void {
   if (!scope.parentLevel) throw notFound(`${what} of account ${scope.accountId} are read from its root org`);
+}
+
+/** The one check of what a caller may do; which orgs it may see is the rest of this file. */
+export function authorize(scope: Scope, need: Requirement): void {
+  const why = denial(scope, need);
+  if (why) throw new OrgtallyError(ErrorType.Forbidden, why);
 }

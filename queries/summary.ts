@@ -5,6 +5,7 @@ import type { View } from '../domain/trends';
 import { summarizeOrgs, type SummaryOrg, type SummaryTotal } from '../domain/usage-summary';
 import { checkMonth } from '../domain/month-end';
 import { notFound, type Scope } from './scope';
+import type { OrgRow, TotalRow } from '../domain/month-end-report';
 
 /**
  * The multi-org usage summary of a month (Datadog's "Overall" and "Individual organizations"): from its latest
@@ -19,44 +20,73 @@ export interface UsageSummary {
   orgs: SummaryOrg[];
 }
 
+/** A month's figures: its latest month-end version, or — for a month not closed — the close's SQL over the hours elapsed. */
+export interface MonthFigures {
+  source: string;
+  status: UsageSummary['status'];
+  data_complete_through: string;
+  /** Hours of the month the figures cover, and the month's own. */
+  hours: number;
+  month_hours: number;
+  start: string;
+  end: string;
+  totals: TotalRow[];
+  /** Every org's rows: shares are of the account's usage. Callers pick the rows their scope may see. */
+  orgs: OrgRow[];
+}
+
+export async function monthFigures(
+  db: Knex,
+  scope: Scope,
+  q: { month: string; asOf: string },
+): Promise<MonthFigures> {
+  checkMonth(q.month);
+  const st = await monthStatus(db, scope.accountId, q.month, q.asOf);
+  const v = st.versions.length ? await findVersion(db, scope.accountId, q.month) : undefined;
+  if (v) {
+    return {
+      source: `month-end version ${v.version} (${v.status})`,
+      status: v.status,
+      data_complete_through: v.data_complete_through,
+      hours: v.hours,
+      month_hours: v.hours,
+      start: st.start,
+      end: st.end,
+      totals: await totals(db, v),
+      orgs: await byOrg(db, v),
+    };
+  }
+  // A month that has not begun, or lies wholly before the account's first usage, has nothing to sum: saying
+  // so beats a table of zeros with the commitment's cost.
+  if (Date.parse(st.start) > Date.parse(q.asOf))
+    throw notFound(`${scope.accountId} ${q.month} has not begun (it starts ${st.start})`);
+  if (st.firstUsage === null || Date.parse(st.firstUsage) >= Date.parse(st.end))
+    throw notFound(
+      `${scope.accountId} has no usage in ${q.month}` +
+        (st.firstUsage ? ` (its first usage is of ${st.firstUsage})` : ' (none ingested yet)'),
+    );
+  const mtd = await monthToDate(db, { accountId: scope.accountId, month: q.month, asOf: q.asOf });
+  return {
+    source: st.ended
+      ? `not closed yet: computed over the whole month (${mtd.hours} h), provisional`
+      : `month-to-date over ${mtd.hours} h through ${mtd.periodEnd} (not closed; provisional)`,
+    status: st.ended ? 'not_closed' : 'month_to_date',
+    data_complete_through: mtd.dataCompleteThrough,
+    hours: mtd.hours,
+    month_hours: mtd.monthHours,
+    start: st.start,
+    end: st.end,
+    totals: mtd.totals,
+    orgs: mtd.orgs,
+  };
+}
+
 export async function usageSummary(
   db: Knex,
   scope: Scope,
   q: { month: string; view: View; asOf: string },
 ): Promise<UsageSummary> {
-  checkMonth(q.month);
-  const st = await monthStatus(db, scope.accountId, q.month, q.asOf);
-  const data = await (async () => {
-    const v = st.versions.length ? await findVersion(db, scope.accountId, q.month) : undefined;
-    if (v) {
-      return {
-        source: `month-end version ${v.version} (${v.status})`,
-        status: v.status,
-        data_complete_through: v.data_complete_through,
-        totals: await totals(db, v),
-        orgs: await byOrg(db, v),
-      };
-    }
-    // A month that has not begun, or lies wholly before the account's first usage, has nothing to sum: saying
-    // so beats a table of zeros with the commitment's cost.
-    if (Date.parse(st.start) > Date.parse(q.asOf))
-      throw notFound(`${scope.accountId} ${q.month} has not begun (it starts ${st.start})`);
-    if (st.firstUsage === null || Date.parse(st.firstUsage) >= Date.parse(st.end))
-      throw notFound(
-        `${scope.accountId} has no usage in ${q.month}` +
-          (st.firstUsage ? ` (its first usage is of ${st.firstUsage})` : ' (none ingested yet)'),
-      );
-    const mtd = await monthToDate(db, { accountId: scope.accountId, month: q.month, asOf: q.asOf });
-    return {
-      source: st.ended
-        ? `not closed yet: computed over the whole month (${mtd.hours} h), provisional`
-        : `month-to-date over ${mtd.hours} h through ${mtd.periodEnd} (not closed; provisional)`,
-      status: st.ended ? ('not_closed' as const) : ('month_to_date' as const),
-      data_complete_through: mtd.dataCompleteThrough,
-      totals: mtd.totals,
-      orgs: mtd.orgs,
-    };
-  })();
+  const data = await monthFigures(db, scope, q);
   // Shares are of the account's usage, computed over every org before the caller's rows are picked.
   const orgs = summarizeOrgs(scope.accountId, data.orgs, q.view).filter(
     (r) => scope.parentLevel || scope.orgs.has(r.public_id),

@@ -1,3 +1,4 @@
+import os from 'node:os';
 import type { Client } from '@temporalio/client';
 import type { Knex } from 'knex';
 import { loadConfig, type Config } from '../infra/config';
@@ -5,9 +6,19 @@ import { connectClient } from '../infra/temporal';
 import { createDb } from '../infra/db';
 import { resolveDatabaseUrl, resolveEndpoints } from '../infra/stack';
 import { ensureDatabase, migrateLatest, pendingMigrations } from '../db/migrate';
+import { ALL_PERMISSIONS } from '../domain/access';
 import { scopeOf, type Scope } from '../queries/scope';
 
 export const log = (line: string) => process.stderr.write(`${line}\n`);
+
+/** Who runs a command, as the audit log names it: whoever holds the database URL is an operator. */
+export function cliActor(): string {
+  try {
+    return `cli:${os.userInfo().username}`;
+  } catch {
+    return 'cli:unknown'; // a uid without a passwd entry (some containers)
+  }
+}
 
 /**
  * Opens the database for one command and closes it after. On the local stack, migrations are applied on the
@@ -37,7 +48,13 @@ export async function withScope<T>(
   accountId: string,
   fn: (db: Knex, scope: Scope, config: Config) => Promise<T>,
 ): Promise<T> {
-  return withDb(async (db, config) => fn(db, await scopeOf(db, accountId), config));
+  return withDb(async (db, config) =>
+    fn(
+      db,
+      await scopeOf(db, accountId, accountId, { permissions: ALL_PERMISSIONS, actor: cliActor() }),
+      config,
+    ),
+  );
 }
 
 /** The instant a command computes for: --as-of, else now. The CLI is an edge: it may read the clock. */

@@ -1,14 +1,19 @@
 import { Command } from 'commander';
 import { registerAccount } from './commands/account';
 import { registerAlerts } from './commands/alerts';
+import { registerAudit } from './commands/audit';
 import { registerBackfill } from './commands/backfill';
 import { registerConfig } from './commands/config';
 import { registerDev } from './commands/dev';
 import { registerIngest } from './commands/ingest';
+import { registerKeys } from './commands/keys';
 import { registerMigrate } from './commands/migrate';
 import { registerQuarantine } from './commands/quarantine';
+import { registerRoles } from './commands/roles';
 import { registerRun } from './commands/run';
 import { registerSchedules } from './commands/schedules';
+import { registerServe } from './commands/serve';
+import { registerUsers } from './commands/users';
 import { registerWorker } from './commands/worker';
 import { finishHelp } from './lib/help';
 import { setWide } from './lib/output';
@@ -31,6 +36,11 @@ export function buildProgram(): { program: Command; withoutExample: string[] } {
     registerAlerts,
     registerBackfill,
     registerSchedules,
+    registerRoles,
+    registerUsers,
+    registerKeys,
+    registerAudit,
+    registerServe,
   ]) {
     register(program);
   }

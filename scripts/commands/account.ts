@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import fs from 'node:fs';
 import { applyAccountSpec } from '../../db/accounts';
 import { validateSpec } from '../../domain/spec';
-import { withDb } from '../context';
+import { cliActor, withDb } from '../context';
 
 export function registerAccount(program: Command): void {
   const account = program.command('account').description('account specs');
@@ -25,7 +25,7 @@ export function registerAccount(program: Command): void {
         return;
       }
       const result = await withDb((db) =>
-        applyAccountSpec(db, v.spec, { asOfMs: Date.now(), dryRun: opts.dryRun }),
+        applyAccountSpec(db, v.spec, { asOfMs: Date.now(), dryRun: opts.dryRun, actor: cliActor() }),
       );
       const would = opts.dryRun ? ' (dry run: would change, nothing written)' : '';
       if (!result.changes.length) console.log(`account ${result.accountId}: no changes`);

@@ -45,6 +45,23 @@ const EXAMPLES: Record<string, string[]> = {
   'schedules resume': ['schedules resume orgtally/acme/month-end'],
   'schedules trigger': ['schedules trigger orgtally/acme/estimates'],
   'schedules delete': ['schedules delete orgtally/acme/trends'],
+  'roles create': ['roles create --account acme --name finance --permissions usage_read,billing_read'],
+  'roles list': ['roles list --account acme', 'roles list --account acme --format json'],
+  'roles delete': ['roles delete --account acme --name finance'],
+  'users add': [
+    'users add --account acme --email cfo@acme.example --org acme --role finance',
+    'users add --account acme --email ops@client-a.example --org client-a --role standard --role finance',
+  ],
+  'users list': ['users list --account acme'],
+  'users remove': ['users remove --account acme --email ops@client-a.example'],
+  'keys create': [
+    'keys create --user cfo@acme.example --name reporting --expires 90d',
+    'keys create --user cfo@acme.example --scopes usage_read --json',
+  ],
+  'keys list': ['keys list --account acme --user cfo@acme.example'],
+  'keys revoke': ['keys revoke --account acme --id 5f0c6a7e-3b1d-4e8a-9c2f-0d4b6e8a1c3f'],
+  'audit list': ['audit list --account acme --since 2026-12-01T00:00:00Z --limit 20'],
+  serve: ['serve', 'serve --host 0.0.0.0 --port 8080'],
 };
 
 function path(cmd: Command): string {

@@ -128,3 +128,13 @@ export function records(rows: Record<string, unknown>[], text: string): string {
     .map((h, i) => `${h}\n    ${terminalSafe(String(rows[i]?.[text] ?? '')).replace(/[\r\n]+/g, ' ')}`)
     .join('\n');
 }
+
+/** An instant to the second, as tables show it ("2026-12-03T10:00:00Z"); '' for none. */
+export function instantText(v: string | Date | null | undefined): string {
+  if (v === null || v === undefined) return '';
+  return new Date(v).toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+/** The format of a listing: an aligned table, or JSON lines (every field). */
+export type ListFormat = 'table' | 'json';
+export const LIST_FORMATS: readonly ListFormat[] = ['table', 'json'];

@@ -1,0 +1,156 @@
+import { randomUUID } from 'node:crypto';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { Knex } from 'knex';
+import { authenticate, touchKey } from '../db/keys';
+import { ErrorType, OrgtallyError } from '../domain/errors';
+import { authorize, scopeOf } from '../queries/scope';
+import { cursorCodec, cursorSecret } from './cursor';
+import { forbidden, toHttpError } from './errors';
+import { stringify } from './json';
+import { openApiDocument } from './openapi';
+import { rateLimiter, type RateLimit } from './rate-limit';
+import type { Route } from './route';
+import { ROUTES } from './routes';
+
+export interface ServerOptions {
+  db: Knex;
+  rateLimit: RateLimit;
+  /** Records per page of the paged endpoints (Datadog's: 5 000); tests make it small to walk pages. */
+  pageSize?: number;
+  /** Pino options, a logger, or false (tests that do not read the log). */
+  logger?: boolean | object;
+  /** The request's instant; tests fix it. */
+  now?: () => number;
+}
+
+/**
+ * The HTTP API: Fastify routes the requests; every route of the table goes through the same steps — keys, rate
+ * limit, scope and permissions, input schema, handler, output schema — so none can skip one.
+ */
+export async function buildServer(opts: ServerOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: opts.logger ?? false,
+    genReqId: () => randomUUID(),
+    bodyLimit: 1 << 20,
+  });
+  const now = opts.now ?? Date.now;
+  const codec = cursorCodec(await cursorSecret(opts.db));
+  const limiter = rateLimiter(opts.rateLimit);
+  const doc = stringify(openApiDocument(ROUTES));
+
+  app.addHook('onRequest', async (req, reply) => {
+    reply.header('x-request-id', req.id);
+  });
+  app.setErrorHandler((err, req, reply) => sendError(req, reply, err));
+  app.setNotFoundHandler((req, reply) =>
+    reply
+      .code(404)
+      .type('application/json')
+      .send(stringify({ errors: [`no endpoint ${req.method} ${req.url.split('?')[0]}`] })),
+  );
+  app.get('/api/openapi.json', async (_req, reply) => reply.type('application/json').send(doc));
+
+  for (const r of ROUTES) {
+    app.route({
+      method: r.method,
+      url: r.url,
+      handler: async (req, reply) => {
+        const scope = await callerScope(opts.db, r, req, reply, limiter);
+        if (!scope) return reply;
+        authorize(scope, r.need);
+        const input = (schema: Route['query'], value: unknown) => (schema ? schema.parse(value) : undefined);
+        const query = input(r.query, onceEach(req.query as Record<string, unknown>));
+        const params = input(r.params, req.params);
+        const body = input(r.body, req.body ?? {});
+        const binding = (filters: unknown) => ({ caller: scope.actor, endpoint: r.operationId, filters });
+        const result = await r.handle({
+          db: opts.db,
+          scope,
+          query,
+          params,
+          body,
+          now: now(),
+          pageSize: opts.pageSize ?? 5000,
+          pager: {
+            issue: (filters, position) => codec.issue(binding(filters), position),
+            read: (token, filters, param) => codec.read(token, binding(filters), param),
+          },
+        });
+        // The output schema drops every field it does not declare: nothing undeclared leaves the server.
+        if (r.status === 204) return reply.code(204).send();
+        const out = r.response.safeParse(result);
+        if (!out.success)
+          throw new Error(`${r.operationId}: response does not match its schema`, { cause: out.error });
+        return reply
+          .code(r.status ?? 200)
+          .type('application/json')
+          .send(stringify(out.data));
+      },
+    });
+  }
+  return app;
+}
+
+/** A repeated parameter is a mistake to report, not a list to guess at. */
+function onceEach(q: Record<string, unknown>): Record<string, unknown> {
+  for (const [k, v] of Object.entries(q))
+    if (Array.isArray(v))
+      throw new OrgtallyError(ErrorType.InvalidInput, `${k}: give it once (it was given ${v.length} times)`);
+  return q;
+}
+
+async function callerScope(
+  db: Knex,
+  r: Route,
+  req: FastifyRequest,
+  reply: FastifyReply,
+  limiter: ReturnType<typeof rateLimiter>,
+) {
+  const apiKey = header(req, 'dd-api-key');
+  const appKey = header(req, 'dd-application-key');
+  if (apiKey === undefined) throw forbidden('Forbidden: send your API key in the DD-API-KEY header');
+  if (r.auth === 'key_pair' && appKey === undefined)
+    throw forbidden('Forbidden: send your application key in the DD-APPLICATION-KEY header');
+  const who = await authenticate(db, apiKey, r.auth === 'key_pair' ? appKey : undefined);
+  if (!who.ok) {
+    req.log.info({ reason: who.reason }, 'refused keys');
+    throw forbidden('Forbidden: the API key or application key is not valid (unknown, revoked or expired)');
+  }
+  const rate = limiter(who.keyId, r.group);
+  reply.headers(rate.headers);
+  if (!rate.allowed) {
+    void reply
+      .code(429)
+      .type('application/json')
+      .send(
+        stringify({
+          errors: [
+            `Too many requests: at most ${rate.headers['X-RateLimit-Limit']} per ${rate.headers['X-RateLimit-Period']} s`,
+          ],
+        }),
+      );
+    return undefined;
+  }
+  touchKey(db, who.keyId).catch((err: unknown) => req.log.warn({ err }, 'last-used not recorded'));
+  req.log.info({ key: who.keyId, user: who.email }, 'caller');
+  return scopeOf(db, who.accountId, who.org, {
+    permissions: who.permissions,
+    actor: `key:${who.keyId} (${who.email})`,
+  });
+}
+
+function header(req: FastifyRequest, name: string): string | undefined {
+  const v = req.headers[name];
+  const s = Array.isArray(v) ? v[0] : v;
+  return s === undefined || s === '' ? undefined : s;
+}
+
+function sendError(req: FastifyRequest, reply: FastifyReply, err: unknown) {
+  const e = toHttpError(err, req.id);
+  if (e.status >= 500) req.log.error({ err }, 'request failed');
+  else req.log.info({ status: e.status, errors: e.errors }, 'request refused');
+  return reply
+    .code(e.status)
+    .type('application/json')
+    .send(stringify({ errors: e.errors }));
+}
