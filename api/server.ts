@@ -37,6 +37,12 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   const codec = cursorCodec(await cursorSecret(opts.db));
   const limiter = rateLimiter(opts.rateLimit);
   const doc = stringify(openApiDocument(ROUTES));
+  // Every route Fastify ends up with, for the test that no endpoint exists outside the table.
+  const registered: string[] = [];
+  app.addHook('onRoute', (o) => {
+    for (const m of [o.method].flat()) registered.push(`${m} ${o.url}`);
+  });
+  app.decorate('registeredRoutes', registered);
 
   app.addHook('onRequest', async (req, reply) => {
     reply.header('x-request-id', req.id);
@@ -89,6 +95,12 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     });
   }
   return app;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    registeredRoutes: readonly string[];
+  }
 }
 
 /** A repeated parameter is a mistake to report, not a list to guess at. */

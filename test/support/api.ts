@@ -21,17 +21,22 @@ import { exampleSpecJson, parseSpec, rec, TEST_AS_OF } from './fixtures';
 export const API_NOW = Date.parse('2026-11-20T12:30:00Z');
 export const ORGS = ['acme', 'client-a', 'client-a-eu', 'client-b', 'client-c', 'trial-x'];
 
-export const USERS = {
-  root_admin: { email: 'admin@acme.example', org: 'acme', roles: ['admin'] },
-  root_finance: { email: 'finance@acme.example', org: 'acme', roles: ['finance'] },
-  root_standard: { email: 'standard@acme.example', org: 'acme', roles: ['standard'] },
-  root_read_only: { email: 'viewer@acme.example', org: 'acme', roles: ['read_only'] },
-  child_admin: { email: 'admin@client-a.example', org: 'client-a', roles: ['admin'] },
-  child_finance: { email: 'finance@client-a.example', org: 'client-a', roles: ['finance'] },
-  grandchild_admin: { email: 'admin@client-a-eu.example', org: 'client-a-eu', roles: ['admin'] },
-  sibling_admin: { email: 'admin@client-b.example', org: 'client-b', roles: ['admin'] },
+/** Users at every level of the tree (root, child, grandchild, a sibling subtree) in every role, one key each. */
+export const CALLER_ORGS = ['acme', 'client-a', 'client-a-eu', 'client-b'] as const;
+export const CUSTOM_ROLES = {
+  finance: ['usage_read', 'billing_read'],
+  notify: ['usage_notifications_read', 'usage_notifications_write'],
+  access: ['user_access_read', 'user_access_manage'],
+  editor: ['usage_read', 'usage_edit'],
 } as const;
-export type UserName = keyof typeof USERS;
+export const CALLER_ROLES = ['admin', 'standard', 'read_only', ...Object.keys(CUSTOM_ROLES)] as string[];
+/** `<org>/<role>`, e.g. `acme/admin`, `client-a/finance`. */
+export type UserName = `${(typeof CALLER_ORGS)[number]}/${string}`;
+export const USERS: Record<string, { email: string; org: string; role: string }> = Object.fromEntries(
+  CALLER_ORGS.flatMap((org) =>
+    CALLER_ROLES.map((role) => [`${org}/${role}`, { email: `${role}@${org}.example`, org, role }]),
+  ),
+);
 
 export interface Keys {
   id: string;
@@ -43,8 +48,8 @@ export interface ApiFixture {
   db: Knex;
   url: string;
   app: FastifyInstance;
-  keys: Record<UserName, Keys>;
-  headers(user: UserName): Record<string, string>;
+  keys: Record<string, Keys>;
+  headers(user: string): Record<string, string>;
   close(): Promise<void>;
 }
 
@@ -52,8 +57,11 @@ export function accessSpec() {
   return {
     ...exampleSpecJson(),
     access: {
-      roles: [{ name: 'finance', permissions: ['usage_read', 'billing_read'] }],
-      users: Object.values(USERS).map((u) => ({ email: u.email, org: u.org, roles: [...u.roles] })),
+      roles: Object.entries(CUSTOM_ROLES).map(([name, permissions]) => ({
+        name,
+        permissions: [...permissions],
+      })),
+      users: Object.values(USERS).map((u) => ({ email: u.email, org: u.org, roles: [u.role] })),
     },
   };
 }
@@ -91,9 +99,9 @@ export async function apiFixture(opts: { pageSize?: number; rateLimit?: number }
   const { db, drop } = await cloneTestDatabase();
   await applyAccountSpec(db, parseSpec(accessSpec()), { asOfMs: TEST_AS_OF, actor: 'test' });
   await seed(db);
-  const keys = {} as Record<UserName, Keys>;
+  const keys: Record<string, Keys> = {};
   for (const [name, u] of Object.entries(USERS))
-    keys[name as UserName] = await db.transaction((trx) =>
+    keys[name] = await db.transaction((trx) =>
       createKey(trx, { accountId: 'acme', email: u.email, name: 'test', actor: 'test' }),
     );
   const app = await buildServer({
@@ -108,10 +116,11 @@ export async function apiFixture(opts: { pageSize?: number; rateLimit?: number }
     url,
     app,
     keys,
-    headers: (user) => ({
-      'DD-API-KEY': keys[user].api_key,
-      'DD-APPLICATION-KEY': keys[user].application_key,
-    }),
+    headers: (user) => {
+      const k = keys[user];
+      if (!k) throw new Error(`no test user ${user}`);
+      return { 'DD-API-KEY': k.api_key, 'DD-APPLICATION-KEY': k.application_key };
+    },
     close: async () => {
       await app.close();
       await drop();
