@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import { isManagedRole, isPermission, MANAGED_ROLES, type Permission } from '../domain/access';
 import { ErrorType, OrgtallyError } from '../domain/errors';
-import type { AccountSpec } from '../domain/spec';
+import { isEmail, type AccountSpec } from '../domain/spec';
 import { audit } from './audit';
 
 /** Owner of roles, users and user_roles. Every change writes its audit row in the same transaction. */
@@ -180,6 +180,7 @@ export async function addUser(
   q: { accountId: string; email: string; org: string; roles: readonly string[]; actor: string },
 ): Promise<{ user: UserRow; changed: boolean }> {
   const email = normEmail(q.email);
+  if (!isEmail(email)) throw invalid(`"${q.email}" is not one e-mail address`);
   await ensureManagedRoles(trx, q.accountId);
   const org = await trx('orgs').where({ account_id: q.accountId, public_id: q.org }).first('id');
   if (!org) throw notFound(`no org "${q.org}" in account ${q.accountId}`);
@@ -221,13 +222,15 @@ export async function removeUser(
   const email = normEmail(q.email);
   const user = (await listUsers(trx, q.accountId)).find((u) => u.email === email);
   if (!user) throw notFound(`no user ${email} in account ${q.accountId}`);
+  // Its keys go with it (ON DELETE CASCADE): the audit row names them, so earlier key:<id> rows stay explained.
+  const keys = await trx('api_keys').where({ user_id: user.id }).pluck('id');
   await trx('users').where({ id: user.id }).delete();
   await audit(trx, {
     accountId: q.accountId,
     actor: q.actor,
     action: 'user.remove',
     target: `user:${email}`,
-    before: { org: user.org, roles: user.roles },
+    before: { org: user.org, roles: user.roles, keys },
   });
   return user;
 }

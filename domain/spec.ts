@@ -22,6 +22,8 @@ const id = z
 // addresses to a mail server, so it is refused here rather than sent to both).
 const EMAIL =
   /^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*@[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
+/** One address, as the spec's recipients and users must be. */
+export const isEmail = (v: string): boolean => v.length <= 254 && EMAIL.test(v);
 const email = z
   .string()
   .max(254, 'an e-mail address has at most 254 characters')

@@ -17,6 +17,19 @@ export async function up(knex: Knex): Promise<void> {
       UNIQUE (account_id, name)
     );
 
+    -- Accounts made before this migration get the managed roles too (the code's catalogue of this day; every
+    -- apply rewrites their permissions from the code's current one).
+    INSERT INTO roles (account_id, name, managed, permissions)
+    SELECT a.id, r.name, true, r.permissions
+      FROM accounts a,
+           (VALUES ('admin', ARRAY['usage_read', 'usage_edit', 'billing_read', 'billing_edit',
+                                   'usage_notifications_read', 'usage_notifications_write', 'dashboards_read',
+                                   'dashboards_write', 'dashboards_public_share', 'user_access_read',
+                                   'user_access_manage']),
+                   ('standard', ARRAY['dashboards_read', 'dashboards_write', 'dashboards_public_share',
+                                      'user_access_read']),
+                   ('read_only', ARRAY['dashboards_read', 'user_access_read'])) AS r (name, permissions);
+
     -- A user is an e-mail (stored lower-case) in one org of one account; removing the org removes its users.
     CREATE TABLE users (
       id          uuid PRIMARY KEY DEFAULT gen_random_uuid(),
