@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import os from 'node:os';
 import type { Knex } from 'knex';
 
@@ -60,4 +61,46 @@ export async function machine(db: Knex): Promise<Record<string, string | number>
     node: process.version,
     postgres: rows[0].server_version,
   };
+}
+
+/** /proc/<pid>/stat fields after the command: [state, ppid, …]; undefined when unreadable (not Linux, gone). */
+export function procStat(pid: number): string[] | undefined {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  } catch {
+    return undefined;
+  }
+}
+const TICK_S = 0.01; // USER_HZ
+
+/** CPU seconds (user + system) a process has used so far; with `children`, those of its reaped children too. */
+export function cpuSeconds(pid: number, children = false): number | undefined {
+  const f = procStat(pid);
+  if (!f) return undefined;
+  const own = Number(f[11]) + Number(f[12]);
+  return (children ? own + Number(f[13]) + Number(f[14]) : own) * TICK_S;
+}
+
+/**
+ * CPU seconds of the whole Postgres server, when it runs on this machine: the postmaster with its reaped children
+ * (closed sessions, finished parallel workers) plus every live child process.
+ */
+export function postgresCpu(postmaster: number | undefined): number | undefined {
+  if (!postmaster) return undefined;
+  let total = cpuSeconds(postmaster, true);
+  if (total === undefined) return undefined;
+  for (const d of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    const f = procStat(Number(d));
+    if (f && Number(f[1]) === postmaster) total += (Number(f[11]) + Number(f[12])) * TICK_S;
+  }
+  return total;
+}
+
+/** The postmaster's pid, through a session's backend pid (undefined when the server is not on this machine). */
+export async function postmasterPid(db: Knex): Promise<number | undefined> {
+  const { rows } = await db.raw('SELECT pg_backend_pid() AS pid');
+  const f = procStat(Number(rows[0].pid));
+  return f ? Number(f[1]) : undefined;
 }

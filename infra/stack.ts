@@ -95,6 +95,16 @@ export async function stackUp(config: Config, log: Log, opts: { detached: boolea
 }
 
 export async function stackDown(config: Config, log: Log): Promise<void> {
+  // The API a `demo --keep` left in the background reads this stack: it goes first.
+  const apiPid = path.join(config.homeDir, 'api.pid');
+  if (fs.existsSync(apiPid)) {
+    const pid = Number(fs.readFileSync(apiPid, 'utf8'));
+    if (isAlive(pid)) {
+      await terminate(pid);
+      log('orgtally API stopped');
+    }
+    fs.rmSync(apiPid, { force: true });
+  }
   const state = readStack(config);
   if (state?.temporal && isAlive(state.temporal.pid)) {
     await terminate(state.temporal.pid);

@@ -13,6 +13,7 @@ import { createWorker } from '../worker/worker';
 
 import { table } from './lib/output';
 import { startMailSink } from '../infra/mail-sink';
+import { accessPhase } from './demo/access';
 import { backfillPhase } from './demo/backfill';
 import { estimatesPhase } from './demo/estimates';
 import { ingestPhase, writeSample } from './demo/ingest';
@@ -108,6 +109,8 @@ async function main(): Promise<void> {
       `\nquarantine by reason (see \`npm run orgtally -- quarantine list\`):\n${table(await quarantineByReason(db))}`,
     );
     log(`\nprocessed files: ${path.join(config.dropDir, 'processed')}`);
+
+    await accessPhase(db, config, keep);
 
     if (ran)
       await summary(db, ran, {

@@ -120,6 +120,8 @@ const estimated = route({
     end_month: monthParam.optional(),
     start_date: dayParam.optional(),
     end_date: dayParam.optional(),
+    // orgtally's estimate is the month so far, i.e. cumulative; the other aggregation is not offered.
+    cost_aggregation: z.enum(['cumulative'], { error: 'must be cumulative (the month so far)' }).optional(),
     include_connected_accounts: boolParam.optional(),
   }),
   response: z.object({ data: z.array(costItem('total_cost')) }),
