@@ -3,13 +3,14 @@ import os from 'node:os';
 import type { Knex } from 'knex';
 
 /**
- * One line of the report. `unit` says what figure and floor measure: wall time in ms (every line but rss) or peak
- * resident memory in MiB (rss). A line without a floor has floor 0 and ratio NaN.
+ * One line of the report. `unit` says what figure and floor measure: wall time in ms (most lines), peak resident
+ * memory in MiB (rss), or throughput in requests (queries) per second (api: there ratio = figure / floor is the
+ * API's share of the direct query's throughput, higher is better). A line without a floor has floor 0 and ratio NaN.
  */
 export interface BenchLine {
   path: string;
   rows: number;
-  unit: 'ms' | 'MiB';
+  unit: 'ms' | 'MiB' | 'req/s';
   /** Median of `runs`. */
   figure: number;
   /** Median of `floor_runs`. */

@@ -6,10 +6,11 @@ import { loadConfig, PROJECT_ROOT } from '../infra/config';
 import { createDb } from '../infra/db';
 import { startEmbeddedPostgres, stopEmbeddedPostgres } from '../infra/embedded-postgres';
 import { freePort } from '../infra/process';
+import { benchApi } from './api';
 import { benchAttribution, benchExport, loadAttributionData, type AttributionData } from './attribution';
 import { benchIngest } from './ingest';
 import { machine, type BenchLine } from './lib';
-import { benchMonthEnd, loadMonthEndData } from './month-end';
+import { benchMonthEnd, loadMonthEndData, type MonthEndData } from './month-end';
 import { benchEstimates, loadEstimatesData } from './estimates';
 import { benchTrends, loadTrendsData } from './trends';
 import { benchBackfill } from './backfill';
@@ -22,6 +23,7 @@ import { benchRss } from './rss';
  * of orgs × 20 products, 18 days of rollups, 15 days of the month elapsed. backfill: the sample account
  * (examples/acme.json, the demo's sample usage), 180 days and their 6 months: as it is at small (1 run) and
  * medium (3 runs), with 10 copies of its client orgs at large (days 10× as large). rss: exportDay of one attribution day of `orgs[0]` and of 4× as many orgs.
+ * api: the month-end line's month, each endpoint loaded by autocannon (`connections`) for `durationS` after `warmupS`.
  */
 const SCALES = {
   small: {
@@ -32,6 +34,7 @@ const SCALES = {
     estimates: { orgs: 100, products: 20 },
     backfill: { days: 180, runs: 1 },
     rss: { orgs: [50, 200], products: 10, tagSets: 10 },
+    api: { connections: 10, durationS: 5, warmupS: 1 },
     runs: 3,
   },
   medium: {
@@ -42,6 +45,7 @@ const SCALES = {
     estimates: { orgs: 1_000, products: 20 },
     backfill: { days: 180, runs: 3 },
     rss: { orgs: [250, 1_000], products: 20, tagSets: 10 },
+    api: { connections: 10, durationS: 10, warmupS: 2 },
     runs: 3,
   },
   large: {
@@ -52,6 +56,7 @@ const SCALES = {
     estimates: { orgs: 2_000, products: 20 },
     backfill: { days: 180, runs: 3, orgCopies: 10 },
     rss: { orgs: [500, 2_000], products: 20, tagSets: 10 },
+    api: { connections: 10, durationS: 10, warmupS: 2 },
     runs: 3,
   },
 } as const;
@@ -62,6 +67,7 @@ const LINES = [
   'export',
   'rss',
   'month-end',
+  'api',
   'trends',
   'estimates',
   'backfill',
@@ -69,7 +75,7 @@ const LINES = [
 type LineName = (typeof LINES)[number];
 
 /**
- * `npm run bench [-- --scale small|medium|large] [--only ingest,attribution,export,rss,month-end,trends,estimates,backfill]`:
+ * `npm run bench [-- --scale small|medium|large] [--only ingest,attribution,export,rss,month-end,api,trends,estimates,backfill]`:
  * each hot path next
  * to its physical floor, on the same Postgres and data, several runs, median. Uses a scratch database `orgtally_bench`
  * (DATABASE_URL's server, else an embedded Postgres of its own). Writes a Markdown table and JSON under out/bench/.
@@ -134,10 +140,13 @@ async function main(): Promise<void> {
         );
       }
       // month-end last: its loader truncates the attribution tables the two lines above use.
-      if (selected('month-end')) {
-        const month = await loadMonthEndData(db, scale.monthEnd, log);
+      // api reads the month month-end closed (it closes it itself when month-end is not selected).
+      let month: MonthEndData | undefined;
+      if (selected('month-end') || selected('api')) month = await loadMonthEndData(db, scale.monthEnd, log);
+      if (month && selected('month-end'))
         lines.push(await benchMonthEnd(db, month, { runs: scale.runs, log }));
-      }
+      if (month && selected('api'))
+        lines.push(...(await benchApi(db, url, month, scale.api, { runs: scale.runs, log })));
       if (selected('trends')) {
         const t = await loadTrendsData(db, { orgs: scale.trendsOrgs, products: 20 }, log);
         lines.push(await benchTrends(db, t, { runs: scale.runs, log }));
@@ -159,7 +168,12 @@ async function main(): Promise<void> {
         '|---|---:|---:|---:|---:|---:|',
         ...lines.map((l) => {
           // A line without a floor (evaluateAlerts) has floor 0: a figure only.
-          const v = (x: number) => (l.unit === 'MiB' ? `${x.toFixed(1)} MiB` : `${(x / 1000).toFixed(2)} s`);
+          const v = (x: number) =>
+            l.unit === 'MiB'
+              ? `${x.toFixed(1)} MiB`
+              : l.unit === 'req/s'
+                ? `${x.toFixed(1)} req/s`
+                : `${(x / 1000).toFixed(2)} s`;
           const floor = l.floor > 0 ? v(l.floor) : '—';
           const ratio = l.floor > 0 ? `${l.ratio.toFixed(2)}×` : '—';
           return `| ${l.path} | ${l.rows.toLocaleString('en-US')} | ${v(l.figure)} | ${floor} | ${ratio} | ${l.rows_per_s.toLocaleString('en-US')} |`;
@@ -168,7 +182,10 @@ async function main(): Promise<void> {
         'ratio = figure / floor (1.00× is the floor itself; for ingest, throughput relative to raw COPY = 1 / ratio; — = no floor).',
         'backfill: figure = the backfill workflow through Temporal, floor = the same activities called directly; rows = units',
         '(days + months), rows/s = units/s. rss: peak resident MiB of the process exporting the larger day (figure) and the',
-        'day a quarter its size (floor); rows/s = export speed of the larger day.',
+        "day a quarter its size (floor); rows/s = export speed of the larger day. api: figure = the endpoint's requests/s",
+        "over loopback, floor = the same rows' SQL straight through pg (queries/s), ratio = API / direct throughput",
+        '(higher is better); rows = rows of one response.',
+        ...apiTable(lines),
       ].join('\n');
       fs.writeFileSync(path.join(workDir, `bench-${name}.md`), `${md}\n`);
       fs.writeFileSync(
@@ -193,3 +210,24 @@ main().catch((err: unknown) => {
   console.error(`bench failed: ${(err as Error).stack ?? String(err)}`);
   process.exit(1);
 });
+
+/** The api lines' latencies and aims, which the common table has no columns for. */
+function apiTable(lines: BenchLine[]): string[] {
+  const api = lines.filter((l) => l.unit === 'req/s');
+  if (!api.length) return [];
+  type F = { rps: number; p50_ms: number; p99_ms: number };
+  const ms = (x: number) => `${x.toFixed(1)} ms`;
+  return [
+    '',
+    '| endpoint | API req/s | API p50 | API p99 | direct q/s | direct p50 | direct p99 | API / direct | aims |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---|',
+    ...api.map((l) => {
+      const d = l.details as { api: F; direct: F; aims: { throughput: boolean; p99?: boolean } };
+      const aims = [
+        `throughput ${d.aims.throughput ? 'holds' : 'missed'} (≥ 0.67)`,
+        ...(d.aims.p99 === undefined ? [] : [`p99 ${d.aims.p99 ? 'holds' : 'missed'} (< 50 ms)`]),
+      ].join(', ');
+      return `| ${l.path} | ${d.api.rps.toFixed(1)} | ${ms(d.api.p50_ms)} | ${ms(d.api.p99_ms)} | ${d.direct.rps.toFixed(1)} | ${ms(d.direct.p50_ms)} | ${ms(d.direct.p99_ms)} | ${l.ratio.toFixed(2)}× | ${aims} |`;
+    }),
+  ];
+}
