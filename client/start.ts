@@ -32,12 +32,17 @@ export function startWorkflow<N extends WorkflowName>(
 export async function startOrAttach<N extends WorkflowName>(
   client: Client,
   name: N,
-  opts: StartOptions<N> & { log?: (line: string) => void },
+  opts: StartOptions<N> & {
+    log?: (line: string) => void;
+    /** Runs once the workflow was started by this call (not when attaching): e.g. its audit row. */
+    onStarted?: () => Promise<void>;
+  },
 ): Promise<WorkflowHandle<WorkflowOf<N>>> {
-  const { log, ...start } = opts;
+  const { log, onStarted, ...start } = opts;
   try {
     const handle = await startWorkflow(client, name, start);
     log?.(`started ${opts.workflowId}`);
+    await onStarted?.();
     return handle;
   } catch (err) {
     if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;

@@ -37,7 +37,10 @@ const orgItem = z.object({
   billable: z.boolean(),
 });
 async function visibleOrgs(db: Knex, scope: Scope) {
-  return (await orgTree(db, scope.accountId)).filter((o) => scope.orgs.has(o.public_id));
+  // The caller's own org has a parent it may not see: that ancestor is not named.
+  return (await orgTree(db, scope.accountId))
+    .filter((o) => scope.orgs.has(o.public_id))
+    .map((o) => ({ ...o, parent: o.parent !== null && scope.orgs.has(o.parent) ? o.parent : null }));
 }
 
 /** Applies the account's spec with one section replaced: validated and audited as `account apply` is. */

@@ -9,7 +9,8 @@ import {
   type BackfillStep,
 } from '../../workflows/backfill';
 import { renderProgress } from '../lib/progress';
-import { log, withClient, withDb } from '../context';
+import { cliActor, log, withClient, withDb } from '../context';
+import { audit } from '../../db/audit';
 import { table } from '../lib/output';
 import { workflowIds } from '../../domain/workflow-ids';
 import { startOrAttach } from '../../client/start';
@@ -201,6 +202,16 @@ export function registerBackfill(program: Command): void {
             workflowId: id,
             args: [{ accountId: account, from, to, steps, concurrency }],
             log,
+            onStarted: () =>
+              withDb((db) =>
+                audit(db, {
+                  accountId: account,
+                  actor: cliActor(),
+                  action: 'backfill.start',
+                  target: `range:${from}..${to}`,
+                  after: { workflow_id: id, steps, concurrency },
+                }),
+              ),
           });
           if (!o.wait) {
             console.log(id);

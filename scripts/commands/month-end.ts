@@ -4,7 +4,8 @@ import { allDeliveries, deliveries } from '../../queries/deliveries';
 import { monthEndReport } from '../../queries/month-end';
 import { workflowIds } from '../../domain/workflow-ids';
 import type { MonthEndCloseResult } from '../../workflows/month-end-close';
-import { asOfFrom, log, withClient, withDb, withScope } from '../context';
+import { asOfFrom, cliActor, log, withClient, withDb, withScope } from '../context';
+import { audit } from '../../db/audit';
 import { oneOf, positiveInt } from '../lib/options';
 import { isWide, printCsv, printRows, table } from '../lib/output';
 import { startOrAttach } from '../../client/start';
@@ -37,6 +38,20 @@ export function registerMonthEnd(run: Command, report: Command, program: Command
             workflowId: workflowIds.monthEndClose(o.account, o.month),
             args: [{ accountId: o.account, month: o.month, asOf, concurrency: Number(o.concurrency) }],
             log,
+            // A close started by hand (a first close or a re-close after late data) is an operator's act.
+            onStarted: () =>
+              withDb(async (db) => {
+                const versions = await db('month_end_versions')
+                  .where({ account_id: o.account, month: `${o.month}-01` })
+                  .count({ n: '*' });
+                await audit(db, {
+                  accountId: o.account,
+                  actor: cliActor(),
+                  action: Number(versions[0]?.n ?? 0) > 0 ? 'month_end.reclose' : 'month_end.close',
+                  target: `month:${o.month}`,
+                  after: { workflow_id: workflowIds.monthEndClose(o.account, o.month), as_of: asOf },
+                });
+              }),
           });
           if (!o.wait) return;
           const r = (await handle.result()) as MonthEndCloseResult;

@@ -122,6 +122,20 @@ function expected(r: Route, org: string, role: string, sample: Sample): number {
   return r.status ?? 200;
 }
 
+/** Every org id in a body: `public_id` / `account_public_id` fields and org ids in scope keys. */
+function publicIds(v: unknown, out = new Set<string>()): Set<string> {
+  if (Array.isArray(v)) v.forEach((x) => publicIds(x, out));
+  else if (v && typeof v === 'object')
+    for (const [k, x] of Object.entries(v)) {
+      if ((k === 'public_id' || k === 'parent') && typeof x === 'string' && x !== '') out.add(x);
+      else if (k === 'scope_key' && typeof x === 'string') {
+        const m = /(?:^|;)org=([^;]*)/.exec(x);
+        if (m?.[1]) out.add(m[1]);
+      } else publicIds(x, out);
+    }
+  return out;
+}
+
 describe('the route table', () => {
   it('is every route the server has, and each has a sample here', async () => {
     const table = ROUTES.map((r) => `${r.method} ${r.url}`).sort();
@@ -164,6 +178,11 @@ describe.each(ROUTES.map((r) => [`${r.method} ${r.url}`, r] as const))('%s', (_n
         if (res.status !== want)
           wrong.push(`${org}/${role}: ${res.status} (want ${want}) ${text.slice(0, 200)}`);
         else if (res.status >= 400) expect(JSON.parse(text)).toEqual({ errors: [expect.any(String)] });
+        else if (text) {
+          // An allowed answer names no org outside the caller's subtree, anywhere in the body.
+          const outside = [...publicIds(JSON.parse(text))].filter((id) => !subtree(tree, org).has(id));
+          if (outside.length) wrong.push(`${org}/${role}: sees ${outside.join(', ')}`);
+        }
       }
     expect(wrong).toEqual([]);
     // Every endpoint is reachable by someone: a matrix of refusals only would prove nothing.
