@@ -4,6 +4,7 @@ import { byOrg, findVersion, monthStatus, totals } from '../db/month-end-report'
 import type { View } from '../domain/trends';
 import { summarizeOrgs, type SummaryOrg, type SummaryTotal } from '../domain/usage-summary';
 import { checkMonth } from '../domain/month-end';
+import { ErrorType, OrgtallyError } from '../domain/errors';
 import { notFound, type Scope } from './scope';
 import type { OrgRow, TotalRow } from '../domain/month-end-report';
 
@@ -79,6 +80,20 @@ export async function monthFigures(
     totals: mtd.totals,
     orgs: mtd.orgs,
   };
+}
+
+/** monthFigures, or undefined for a month that has none (not begun, or before the first usage). */
+export async function monthFiguresIfAny(
+  db: Knex,
+  scope: Scope,
+  q: { month: string; asOf: string },
+): Promise<MonthFigures | undefined> {
+  try {
+    return await monthFigures(db, scope, q);
+  } catch (err) {
+    if (err instanceof OrgtallyError && err.type === ErrorType.NotFound) return undefined;
+    throw err;
+  }
 }
 
 export async function usageSummary(

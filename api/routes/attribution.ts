@@ -135,7 +135,8 @@ export const valuesOf = (
 ): Record<string, JsonNumber> =>
   Object.fromEntries(wanted.map((w) => [w.field, exact(pick(row.values[w.code], w.suffix))]));
 
-const monthlyQuery = z.strictObject({
+/** Monthly usage and cost attribution take the same parameters. */
+export const monthlyQuery = z.strictObject({
   start_month: monthParam,
   end_month: monthParam.optional(),
   fields: listParam,

@@ -1,18 +1,16 @@
 import { z } from 'zod';
-import type { Knex } from 'knex';
 import { datadogName } from '../../domain/datadog-names';
 import { add, dec, text, ZERO } from '../../domain/exact';
-import { ErrorType, OrgtallyError } from '../../domain/errors';
 import { committedCosts } from '../../db/estimate-reads';
 import { byOrg, findVersion, totals } from '../../db/month-end-report';
 import { latestEstimate } from '../../queries/estimates';
-import { monthFigures } from '../../queries/summary';
+import { monthFiguresIfAny } from '../../queries/summary';
 import type { Scope } from '../../queries/scope';
 import { exact, jsonNumber } from '../json';
-import { boolParam, dayParam, ddTime, listParam, monthParam } from '../params';
+import { boolParam, dayParam, ddTime, monthParam } from '../params';
 import { COST_READ, route } from '../route';
 import { invalid, monthOf, monthRange, orgFields, orgOf } from '../schemas';
-import { ddTags, monthlyPage, valuesOf, wantedFields } from './attribution';
+import { ddTags, monthlyPage, monthlyQuery, valuesOf, wantedFields } from './attribution';
 
 /** Datadog's cost endpoints: account-level, need usage_read AND billing_read. */
 
@@ -133,21 +131,12 @@ const estimated = route({
       q.end_month ?? q.end_date?.slice(0, 7) ?? ((q.start_month ?? q.start_date) ? start : monthOf(now));
     const data = [];
     for (const month of monthRange(start, end, q.end_month !== undefined ? 'end_month' : 'end_date')) {
-      const f = await figuresOrNothing(db, scope, month, new Date(now).toISOString());
+      const f = await monthFiguresIfAny(db, scope, { month, asOf: new Date(now).toISOString() });
       if (f) data.push(...itemsOf(scope, month, q.view ?? 'summary', f.totals, f.orgs));
     }
     return { data };
   },
 });
-
-async function figuresOrNothing(db: Knex, scope: Scope, month: string, asOf: string) {
-  try {
-    return await monthFigures(db, scope, { month, asOf });
-  } catch (err) {
-    if (err instanceof OrgtallyError && err.type === ErrorType.NotFound) return undefined;
-    throw err;
-  }
-}
 
 const projected = route({
   method: 'GET',
@@ -196,16 +185,7 @@ const monthlyCostAttribution = route({
   group: 'usage_metering',
   auth: 'key_pair',
   need: COST_READ,
-  query: z.strictObject({
-    start_month: monthParam,
-    end_month: monthParam.optional(),
-    fields: listParam,
-    sort_direction: z.enum(['asc', 'desc']).optional(),
-    sort_name: z.string().optional(),
-    tag_breakdown_keys: listParam.optional(),
-    next_record_id: z.string().optional(),
-    include_descendants: boolParam.optional(),
-  }),
+  query: monthlyQuery,
   response: z.object({
     data: z.array(
       z.object({

@@ -1,7 +1,6 @@
 import { z } from 'zod';
 import { datadogName } from '../../domain/datadog-names';
-import { ErrorType, OrgtallyError } from '../../domain/errors';
-import { monthFigures, type MonthFigures } from '../../queries/summary';
+import { monthFigures, monthFiguresIfAny, type MonthFigures } from '../../queries/summary';
 import type { Scope } from '../../queries/scope';
 import type { Knex } from 'knex';
 import { exact, integer, jsonInteger, jsonNumber } from '../json';
@@ -15,11 +14,8 @@ import { monthOf, monthRange, orgFields, orgOf } from '../schemas';
 async function figuresOf(db: Knex, scope: Scope, months: string[], asOf: string) {
   const out: { month: string; f: MonthFigures }[] = [];
   for (const month of months) {
-    try {
-      out.push({ month, f: await monthFigures(db, scope, { month, asOf }) });
-    } catch (err) {
-      if (!(err instanceof OrgtallyError && err.type === ErrorType.NotFound)) throw err;
-    }
+    const f = await monthFiguresIfAny(db, scope, { month, asOf });
+    if (f) out.push({ month, f });
   }
   return out;
 }
