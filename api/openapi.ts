@@ -70,10 +70,12 @@ export function openApiDocument(routes: readonly Route[]) {
         [status]:
           status === '204'
             ? { description: 'Done' }
-            : {
-                description: 'OK',
-                content: { 'application/json': { schema: toSchema(r.response, 'output') } },
-              },
+            : r.download
+              ? { description: 'The file', content: { 'text/csv': {}, 'text/tab-separated-values': {} } }
+              : {
+                  description: 'OK',
+                  content: { 'application/json': { schema: toSchema(r.response, 'output') } },
+                },
         400: errorResponse('Bad request: the message names the parameter'),
         403: errorResponse('Missing, wrong, revoked or expired keys; or a permission the caller lacks'),
         404: errorResponse('Not found, or outside the caller’s orgs (said the same way)'),

@@ -49,6 +49,8 @@ export interface Route<
   body?: B;
   response: R;
   status?: number;
+  /** The handler returns a file (a `Download`), streamed as it is; `response` describes nothing then. */
+  download?: boolean;
   handle(ctx: Ctx<z.output<Q>, z.output<P>, z.output<B>>): Promise<z.input<R>>;
 }
 
@@ -63,3 +65,10 @@ export const USAGE_READ: Requirement = { permissions: ['usage_read'], parentOnly
 export const PARENT_USAGE_READ: Requirement = { permissions: ['usage_read'], parentOnly: true };
 /** Cost needs both, as in Datadog, and is the account's: the root org's. */
 export const COST_READ: Requirement = { permissions: ['usage_read', 'billing_read'], parentOnly: true };
+
+/** A file to stream to the caller (month-end CSV/TSV), straight from Postgres. */
+export interface Download {
+  filename: string;
+  contentType: string;
+  stream: NodeJS.ReadableStream;
+}

@@ -9,7 +9,7 @@ import { forbidden, toHttpError } from './errors';
 import { stringify } from './json';
 import { openApiDocument } from './openapi';
 import { rateLimiter, type RateLimit } from './rate-limit';
-import type { Route } from './route';
+import type { Download, Route } from './route';
 import { ROUTES } from './routes';
 
 export interface ServerOptions {
@@ -84,6 +84,13 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
         });
         // The output schema drops every field it does not declare: nothing undeclared leaves the server.
         if (r.status === 204) return reply.code(204).send();
+        if (r.download) {
+          const d = result as Download;
+          return reply
+            .type(d.contentType)
+            .header('content-disposition', `attachment; filename="${d.filename}"`)
+            .send(d.stream);
+        }
         const out = r.response.safeParse(result);
         if (!out.success)
           throw new Error(`${r.operationId}: response does not match its schema`, { cause: out.error });

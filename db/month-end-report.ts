@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Knex } from 'knex';
 import type { PoolClient } from 'pg';
@@ -268,13 +269,8 @@ function describeFile(name: string, file: string): WrittenFile {
  * a version never change, so a missing one is written again with the same bytes). Written to a temporary name
  * and renamed, so a reader never sees half a file; a failed write leaves no temporary file behind.
  */
-export async function writeMonthEndFiles(
-  db: Knex,
-  v: VersionRow,
-  dir: string,
-  modes: FileModes = DEFAULT_FILE_MODES,
-): Promise<WrittenFile[]> {
-  ensureDir(dir, modes.dir);
+/** Each file of a version and the COPY that writes it: the same bytes on disk and in a download. */
+export async function monthEndFileJobs(db: Knex, v: VersionRow): Promise<{ name: string; sql: string }[]> {
   const names = monthEndFileNames(v.account_id, v.month, v.tag_keys);
   const w = db.raw('?, CAST(? AS date), ?', [v.account_id, `${v.month}-01`, v.version]).toString();
   const products = (
@@ -334,6 +330,37 @@ export async function writeMonthEndFiles(
       };
     }),
   ];
+  return jobs;
+}
+
+/**
+ * One file of a version as a stream straight out of Postgres (COPY TO STDOUT), for a download: never held in
+ * memory. Undefined when the version has no file of that name. The connection goes back to the pool when the
+ * stream ends, fails or is closed by the reader.
+ */
+export async function openMonthEndFile(db: Knex, v: VersionRow, name: string): Promise<Readable | undefined> {
+  const job = (await monthEndFileJobs(db, v)).find((j) => j.name === name);
+  if (!job) return undefined;
+  const conn = (await db.client.acquireConnection()) as PoolClient;
+  const stream = conn.query(copyTo(job.sql));
+  let released = false;
+  const release = () => {
+    if (released) return;
+    released = true;
+    void db.client.releaseConnection(conn);
+  };
+  stream.on('end', release).on('error', release).on('close', release);
+  return stream;
+}
+
+export async function writeMonthEndFiles(
+  db: Knex,
+  v: VersionRow,
+  dir: string,
+  modes: FileModes = DEFAULT_FILE_MODES,
+): Promise<WrittenFile[]> {
+  ensureDir(dir, modes.dir);
+  const jobs = await monthEndFileJobs(db, v);
   const out: WrittenFile[] = [];
   const conn = (await db.client.acquireConnection()) as PoolClient;
   try {

@@ -4,15 +4,15 @@ import { auditRows } from '../../db/audit';
 import { currentSpec } from '../../db/account-spec';
 import { applyAccountSpec } from '../../db/accounts';
 import { estimateSeries } from '../../db/estimate-reads';
-import { monthStatus } from '../../db/month-end-report';
+import { monthEndFileJobs, monthStatus, openMonthEndFile } from '../../db/month-end-report';
 import { orgTree } from '../../db/accounts';
 import type { Requirement } from '../../domain/access';
 import { validateSpec } from '../../domain/spec';
 import { alertNotices, alertStates } from '../../queries/alerts';
 import { deliveries } from '../../queries/deliveries';
 import { latestEstimate } from '../../queries/estimates';
-import { monthEndReport } from '../../queries/month-end';
-import { requireOrg, requireParentLevel, type Scope } from '../../queries/scope';
+import { closedVersion, monthEndReport } from '../../queries/month-end';
+import { notFound, requireOrg, requireParentLevel, type Scope } from '../../queries/scope';
 import { trendsReport } from '../../queries/trends';
 import { hourParam, intParam } from '../params';
 import { COST_READ, PARENT_USAGE_READ, route, USAGE_READ } from '../route';
@@ -219,6 +219,69 @@ export const orgtallyRoutes = [
         ...r,
         version: { ...r.version, changes: r.version.changes as unknown as Record<string, unknown>[] },
         totals: r.totals ?? null,
+      };
+    },
+  }),
+  route({
+    method: 'GET',
+    url: `${BASE}/month-end/:month/files`,
+    operationId: 'ListMonthEndFiles',
+    summary: 'The files of a closed month’s version (by org, by tag, a summary per tag key)',
+    group: 'orgtally',
+    auth: 'key_pair',
+    need: COST_READ,
+    params: monthPath,
+    query: z.strictObject({ version: intParam(1, 1_000_000).optional() }),
+    response: z.object({
+      version: z.number().int(),
+      files: z.array(z.object({ name: z.string(), url: z.string() })),
+    }),
+    handle: async ({ db, scope, params, query, now }) => {
+      const v = await closedVersion(db, scope, {
+        month: checkedMonth(params.month),
+        version: query.version,
+        asOf: new Date(now).toISOString(),
+      });
+      const names = (await monthEndFileJobs(db, v)).map((j) => j.name);
+      return {
+        version: v.version,
+        files: names.map((name) => ({
+          name,
+          url: `${BASE}/month-end/${v.month}/files/${name}?version=${v.version}`,
+        })),
+      };
+    },
+  }),
+  route({
+    method: 'GET',
+    url: `${BASE}/month-end/:month/files/:name`,
+    operationId: 'GetMonthEndFile',
+    summary: 'One file of a closed month’s version, streamed from Postgres',
+    group: 'orgtally',
+    auth: 'key_pair',
+    need: COST_READ,
+    params: z.strictObject({ month: z.string(), name: z.string() }),
+    query: z.strictObject({ version: intParam(1, 1_000_000).optional() }),
+    response: z.unknown(),
+    download: true,
+    handle: async ({ db, scope, params, query, now }) => {
+      const v = await closedVersion(db, scope, {
+        month: checkedMonth(params.month),
+        version: query.version,
+        asOf: new Date(now).toISOString(),
+      });
+      const stream = await openMonthEndFile(db, v, params.name);
+      if (!stream) {
+        const names = (await monthEndFileJobs(db, v)).map((j) => j.name);
+        throw notFound(
+          `${v.month} version ${v.version} has no file "${params.name}" (files: ${names.join(', ')})`,
+        );
+      }
+      const tsv = params.name.endsWith('.tsv');
+      return {
+        filename: params.name,
+        contentType: tsv ? 'text/tab-separated-values; charset=utf-8' : 'text/csv; charset=utf-8',
+        stream,
       };
     },
   }),

@@ -1,9 +1,12 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import { Writable } from 'node:stream';
 import { buildServer } from '../../api/server';
 import { applyAccountSpec } from '../../db/accounts';
 import { createKey, revokeKey } from '../../db/keys';
+import { findVersion, writeMonthEndFiles, type VersionRow } from '../../db/month-end-report';
 import { apiFixture, type ApiFixture } from '../support/api';
-import { parseSpec, TEST_AS_OF } from '../support/fixtures';
+import { parseSpec, tempDir, TEST_AS_OF } from '../support/fixtures';
 
 /** Keys, errors and cursors as a caller meets them over HTTP. */
 let f: ApiFixture;
@@ -237,6 +240,31 @@ describe('cursors', () => {
         /^next_record_id: .*start again without next_record_id$/,
       );
     }
+  });
+});
+
+describe('month-end files', () => {
+  it('streams each file of a version byte for byte as the close writes it', async () => {
+    const v = (await findVersion(f.db, 'acme', '2026-10')) as VersionRow;
+    const dir = tempDir('api-files');
+    const written = await writeMonthEndFiles(f.db, v, dir);
+    const list = (await (
+      await get('/api/orgtally/v1/month-end/2026-10/files', f.headers('acme/admin'))
+    ).json()) as {
+      files: { name: string; url: string }[];
+    };
+    expect(list.files.map((x) => x.name).sort()).toEqual(written.map((w) => w.name).sort());
+    for (const file of list.files) {
+      const res = await get(file.url, f.headers('acme/admin'));
+      expect(res.status).toBe(200);
+      expect(res.headers.get('content-disposition')).toBe(`attachment; filename="${file.name}"`);
+      expect(Buffer.from(await res.arrayBuffer())).toEqual(fs.readFileSync(path.join(dir, file.name)));
+    }
+    const missing = await get('/api/orgtally/v1/month-end/2026-10/files/passwd', f.headers('acme/admin'));
+    expect(missing.status).toBe(404);
+    expect(((await missing.json()) as { errors: string[] }).errors[0]).toMatch(
+      /has no file "passwd" \(files: month_end_acme/,
+    );
   });
 });
 

@@ -90,6 +90,10 @@ const SAMPLES: Record<string, () => Promise<Sample>> = {
   GetOrg: async () => ({ url: '/api/orgtally/v1/orgs/client-a-eu', org: 'client-a-eu' }),
   GetMonthEnd: async () => ({ url: '/api/orgtally/v1/month-end/2026-10' }),
   GetMonthEndReport: async () => ({ url: '/api/orgtally/v1/month-end/2026-10/report' }),
+  ListMonthEndFiles: async () => ({ url: '/api/orgtally/v1/month-end/2026-10/files' }),
+  GetMonthEndFile: async () => ({
+    url: '/api/orgtally/v1/month-end/2026-10/files/month_end_acme_2026-10_by_org.csv',
+  }),
   GetTrends: async () => ({ url: '/api/orgtally/v1/trends/2026-10?org=client-a-eu', org: 'client-a-eu' }),
   GetEstimate: async () => ({ url: '/api/orgtally/v1/estimates?org=client-a-eu', org: 'client-a-eu' }),
   GetEstimateSeries: async () => ({ url: '/api/orgtally/v1/estimates/series?month=2026-11' }),
@@ -178,11 +182,11 @@ describe.each(ROUTES.map((r) => [`${r.method} ${r.url}`, r] as const))('%s', (_n
         if (res.status !== want)
           wrong.push(`${org}/${role}: ${res.status} (want ${want}) ${text.slice(0, 200)}`);
         else if (res.status >= 400) expect(JSON.parse(text)).toEqual({ errors: [expect.any(String)] });
-        else if (text) {
+        else if (text && !r.download) {
           // An allowed answer names no org outside the caller's subtree, anywhere in the body.
           const outside = [...publicIds(JSON.parse(text))].filter((id) => !subtree(tree, org).has(id));
           if (outside.length) wrong.push(`${org}/${role}: sees ${outside.join(', ')}`);
-        }
+        } else if (r.download && !text.startsWith('public_id,')) wrong.push(`${org}/${role}: not the file`);
       }
     expect(wrong).toEqual([]);
     // Every endpoint is reachable by someone: a matrix of refusals only would prove nothing.
