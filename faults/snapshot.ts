@@ -15,13 +15,17 @@ export interface Snapshot {
   files: Record<string, string>;
 }
 
-const LEFT_OUT = /^(id|claim_id|attempts|unknown_outcomes|smtp_response|last_error)$|_at$|watermark$/;
+// `at`: when an audit row was written; `secret`: the cursor-signing key, random by design.
+const LEFT_OUT =
+  /^(id|at|secret|claim_id|attempts|unknown_outcomes|smtp_response|last_error)$|_at$|watermark$/;
 
 function columnSql(table: string, column: string): string | undefined {
   if (LEFT_OUT.test(column)) return undefined;
   const c = `t."${column}"`;
   if (column === 'batch_id') return `(SELECT b.batch_key FROM ingest_batches b WHERE b.id = ${c})`;
   if (column === 'tag_set_id') return `(SELECT s.tags::text FROM tag_sets s WHERE s.id = ${c})`;
+  if (column === 'role_id') return `(SELECT r.account_id || '/' || r.name FROM roles r WHERE r.id = ${c})`;
+  if (column === 'user_id') return `(SELECT u.account_id || '/' || u.email FROM users u WHERE u.id = ${c})`;
   if ((table === 'ingest_batches' && column === 'source') || (table === 'quarantine' && column === 'file'))
     return `regexp_replace(${c}, '^.*/', '')`;
   return `${c}::text`;
