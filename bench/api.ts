@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { Knex } from 'knex';
 import pg from 'pg';
 import { ddTags } from '../api/routes/attribution';
+import type { FastifyInstance } from 'fastify';
 import { buildServer } from '../api/server';
 import { addUser, removeUser } from '../db/access';
 import { createKey } from '../db/keys';
@@ -11,7 +12,7 @@ import type { Cell } from '../domain/attribution';
 import { datadogName } from '../domain/datadog-names';
 import { PROJECT_ROOT } from '../infra/config';
 import type { LoadOptions, LoadReport } from './api-load';
-import { median, postgresCpu, postmasterPid, type BenchLine } from './lib';
+import { median, postgresCpu, postmasterPid, timeIt, type BenchLine } from './lib';
 import type { MonthEndData } from './month-end';
 
 /**
@@ -21,7 +22,9 @@ import type { MonthEndData } from './month-end';
  * month (2026-10 of `bench-month`).
  */
 export interface ApiScale {
+  /** autocannon's connections, and the floor's concurrent loops. */
   connections: number;
+  /** About how long a measured run lasts (its requests are counted from the warm-up's rate). */
   durationS: number;
   warmupS: number;
 }
@@ -30,6 +33,8 @@ export interface ApiScale {
 const MIN_THROUGHPUT_RATIO = 1 / 1.5;
 const MAX_P99_MS = 50;
 const PAGE = 5000;
+/** Requests each connection sends in a measured run, at least. */
+const ROUNDS = 3;
 const USER = 'bench-api@bench.example';
 
 interface Figures {
@@ -187,35 +192,69 @@ async function direct(pool: pg.Pool, e: Endpoint, s: ApiScale, postmaster?: numb
   };
 }
 
+/** Requests the server is still answering: autocannon drops its connections at the end, not the work on them. */
+function inFlight(app: FastifyInstance): () => Promise<void> {
+  let busy = 0;
+  app.addHook('onRequest', async () => {
+    busy += 1;
+  });
+  // onSend runs once per request whether its client is still there or not (an error's reply included).
+  app.addHook('onSend', async (_req, _reply, payload) => {
+    busy -= 1;
+    return payload;
+  });
+  return async () => {
+    while (busy > 0) await new Promise((r) => setTimeout(r, 20));
+  };
+}
+
+/**
+ * A warm-up run of `warmupS`, then the measured one, each started on an idle server. The measured run sends what
+ * the warm-up's rate gets through in `durationS`, and at least ROUNDS requests per connection (a slow endpoint's
+ * warm-up may finish none; its latency under load needs more than each connection's first request).
+ */
 async function viaApi(
-  base: string,
-  headers: Record<string, string>,
-  e: Endpoint,
+  load: LoadOptions,
   s: ApiScale,
+  drained: () => Promise<void>,
   postmaster?: number,
-) {
+): Promise<Figures & { requests: number }> {
+  const warm = await loadInChild({ ...load, durationS: s.warmupS });
+  await drained();
+  const amount = Math.max(ROUNDS * s.connections, Math.ceil(s.durationS * warm.rps));
   const [n0, p0] = [nodeCpu(), postgresCpu(postmaster)];
-  const r = await loadInChild({ url: base + e.path, headers, ...s });
+  const r = await loadInChild({ ...load, amount });
   const [n1, p1] = [nodeCpu(), postgresCpu(postmaster)];
-  // The CPU of this process and Postgres covers the warm-up too: scale it to the measured run's share.
-  const share = r.seconds / (r.seconds + s.warmupS);
-  const figures: Figures = {
+  await drained();
+  if (r.requests !== amount) throw new Error(`${load.url}: ${r.requests} responses of ${amount} requests`);
+  return {
     rps: r.rps,
     p50_ms: r.p50_ms,
     p99_ms: r.p99_ms,
     cpu: {
-      node: (n1 - n0) * share,
-      postgres: p0 !== undefined && p1 !== undefined ? (p1 - p0) * share : undefined,
+      node: n1 - n0,
+      postgres: p0 !== undefined && p1 !== undefined ? p1 - p0 : undefined,
       load: r.cpu_s,
     },
     seconds: r.seconds,
+    requests: amount,
   };
-  return { figures, report: r };
 }
 
 const cores = (f: Figures) =>
   `CPU cores: node ${(f.cpu.node / f.seconds).toFixed(2)}, Postgres ${f.cpu.postgres === undefined ? '?' : (f.cpu.postgres / f.seconds).toFixed(2)}` +
   (f.cpu.load === undefined ? '' : `, autocannon ${(f.cpu.load / f.seconds).toFixed(2)}`);
+
+/** One request at a time, median of 3 (after the check's request): the latency no queueing adds to. */
+async function aloneMs(base: string, headers: Record<string, string>, pool: pg.Pool, e: Endpoint) {
+  const api: number[] = [];
+  const floor: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    api.push(await timeIt(async () => (await fetch(base + e.path, { headers })).arrayBuffer()));
+    floor.push(await timeIt(() => pool.query(e.sql, e.params)));
+  }
+  return { api: median(api), direct: median(floor) };
+}
 
 /** Same rows from the API's first page and the floor, or the bench fails: a floor of other rows is no floor. */
 async function sameRows(base: string, headers: Record<string, string>, pool: pg.Pool, e: Endpoint) {
@@ -266,6 +305,7 @@ export async function benchApi(
     .orderBy('code')
     .pluck('code')) as string[];
   const app = await buildServer({ db, rateLimit: { limit: 10_000_000, periodSeconds: 60 }, logger: false });
+  const drained = inFlight(app);
   const pool = new pg.Pool({ connectionString: url, max: s.connections, options: '-c TimeZone=UTC' });
   const postmaster = await postmasterPid(db);
   const lines: BenchLine[] = [];
@@ -273,14 +313,22 @@ export async function benchApi(
     const base = await app.listen({ host: '127.0.0.1', port: 0 });
     for (const e of endpoints(data, codes)) {
       const { rows, bytes } = await sameRows(base, headers, pool, e);
+      const alone = await aloneMs(base, headers, pool, e);
+      opts.log(
+        `  ${e.name}: ${rows.toLocaleString('en-US')} rows, ${(bytes / 2 ** 20).toFixed(2)} MiB; one request alone: ` +
+          `API ${alone.api.toFixed(1)} ms, direct ${alone.direct.toFixed(1)} ms`,
+      );
       const apiRuns: Figures[] = [];
       const floorRuns: Figures[] = [];
       for (let i = 0; i < opts.runs; i++) {
-        apiRuns.push((await viaApi(base, headers, e, s, postmaster)).figures);
-        floorRuns.push(await direct(pool, e, s, postmaster));
-        const [a, f] = [apiRuns[i] as Figures, floorRuns[i] as Figures];
+        const load = { url: base + e.path, headers, connections: s.connections, durationS: s.durationS };
+        const a = await viaApi(load, s, drained, postmaster);
+        apiRuns.push(a);
+        // The floor for as long as the API's run took.
+        const f = await direct(pool, e, { ...s, durationS: a.seconds }, postmaster);
+        floorRuns.push(f);
         opts.log(
-          `  ${e.name} run ${i + 1}: API ${a.rps.toFixed(1)} req/s, p50 ${a.p50_ms} ms, p99 ${a.p99_ms} ms (${cores(a)}); ` +
+          `  ${e.name} run ${i + 1}: API ${a.requests} requests in ${a.seconds.toFixed(1)} s, ${a.rps.toFixed(1)} req/s, p50 ${a.p50_ms} ms, p99 ${a.p99_ms} ms (${cores(a)}); ` +
             `direct ${f.rps.toFixed(1)} q/s, p50 ${f.p50_ms.toFixed(1)} ms, p99 ${f.p99_ms.toFixed(1)} ms (${cores(f)})`,
         );
       }
@@ -314,6 +362,7 @@ export async function benchApi(
           endpoint: e.path,
           response_bytes: bytes,
           ...s,
+          alone_ms: alone,
           api,
           direct: floor,
           aims,

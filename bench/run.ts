@@ -23,7 +23,8 @@ import { benchRss } from './rss';
  * of orgs × 20 products, 18 days of rollups, 15 days of the month elapsed. backfill: the sample account
  * (examples/acme.json, the demo's sample usage), 180 days and their 6 months: as it is at small (1 run) and
  * medium (3 runs), with 10 copies of its client orgs at large (days 10× as large). rss: exportDay of one attribution day of `orgs[0]` and of 4× as many orgs.
- * api: the month-end line's month, each endpoint loaded by autocannon (`connections`) for `durationS` after `warmupS`.
+ * api: the month-end line's month; each endpoint under `connections` after a warm-up of `warmupS`, for about
+ * `durationS` (a count of requests fixed from the warm-up's rate, at least 3 per connection; bench/api.ts).
  */
 const SCALES = {
   small: {

@@ -402,7 +402,6 @@ export interface MonthStatus {
   /** Its month-end versions, oldest first (empty: never closed). */
   versions: number[];
   /** The account's first hour of usage ever (null: none yet). */
-  firstUsage: string | null;
 }
 
 /** Where a month stands at an instant: what a report of it can say, and what it must refuse. */
@@ -415,9 +414,7 @@ export async function monthStatus(
   const { rows } = await db.raw(
     `SELECT s AS start, e AS end, CAST(:asOf AS timestamptz) >= e AS ended,
             coalesce((SELECT array_agg(v.version ORDER BY v.version) FROM month_end_versions v
-                       WHERE v.account_id = :account AND v.month = CAST(:start AS date)), '{}') AS versions,
-            (SELECT min(f.hour) FROM usage_facts f JOIN orgs o ON o.id = f.org_id WHERE o.account_id = :account)
-              AS first_usage
+                       WHERE v.account_id = :account AND v.month = CAST(:start AS date)), '{}') AS versions
        FROM accounts a,
             LATERAL (SELECT (CAST(:start AS date))::timestamp AT TIME ZONE a.timezone AS s,
                             (CAST(:start AS date) + interval '1 month')::timestamp AT TIME ZONE a.timezone AS e) b
@@ -431,6 +428,17 @@ export async function monthStatus(
     end: new Date(r.end).toISOString(),
     ended: r.ended,
     versions: r.versions,
-    firstUsage: r.first_usage ? new Date(r.first_usage).toISOString() : null,
   };
+}
+
+/**
+ * The account's first usage hour, or null. Read only when a month has no version: it scans the account's facts,
+ * which a stored month never needs (the billable summary asked it on every request).
+ */
+export async function firstUsage(db: Knex, accountId: string): Promise<string | null> {
+  const { rows } = await db.raw(
+    `SELECT min(f.hour) AS first FROM usage_facts f JOIN orgs o ON o.id = f.org_id WHERE o.account_id = ?`,
+    [accountId],
+  );
+  return rows[0]?.first ? new Date(rows[0].first).toISOString() : null;
 }

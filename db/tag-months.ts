@@ -129,16 +129,30 @@ export async function tagMonthRows(db: Knex, q: TagMonthQuery): Promise<TagMonth
   );
 }
 
-/** Σ per product over the whole selection (every page), for Datadog's `metadata.aggregates`. */
+/**
+ * Σ per product over the whole selection (every page), for Datadog's `metadata.aggregates`: from the org rows,
+ * which the tag rows add up to exactly (the close's invariant), whatever the tag breakdown — a twentieth of the rows.
+ */
 export async function tagMonthTotals(
   db: Knex,
-  q: TagMonthQuery,
+  q: Pick<TagMonthQuery, 'accountId' | 'fromMonth' | 'toMonth' | 'orgs'>,
 ): Promise<{ usage_type: string; usage: string; total_cost: string }[]> {
-  const { sql, bindings } = parts(db, q);
   const { rows } = await db.raw(
-    `${sql} SELECT usage_type, trim_scale(sum(u))::text AS usage, sum(tc)::text AS total_cost
-              FROM t GROUP BY usage_type ORDER BY usage_type COLLATE "C"`,
-    bindings,
+    `WITH v AS (
+       SELECT DISTINCT ON (month) month, version FROM month_end_versions
+        WHERE account_id = ? AND month >= ?::date AND month <= ?::date ORDER BY month, version DESC
+     )
+     SELECT o.usage_type, trim_scale(sum(o.total_usage))::text AS usage, sum(o.total_cost)::text AS total_cost
+       FROM month_end_orgs o JOIN v ON v.month = o.month AND v.version = o.version
+      WHERE o.account_id = ? ${q.orgs ? 'AND o.public_id IN (SELECT jsonb_array_elements_text(?::jsonb))' : ''}
+      GROUP BY o.usage_type ORDER BY o.usage_type COLLATE "C"`,
+    [
+      q.accountId,
+      `${q.fromMonth}-01`,
+      `${q.toMonth}-01`,
+      q.accountId,
+      ...(q.orgs ? [JSON.stringify(q.orgs)] : []),
+    ],
   );
   return rows;
 }

@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import { monthToDate } from '../db/month-to-date';
-import { byOrg, findVersion, monthStatus, totals } from '../db/month-end-report';
+import { byOrg, findVersion, firstUsage, monthStatus, totals } from '../db/month-end-report';
 import type { View } from '../domain/trends';
 import { summarizeOrgs, type SummaryOrg, type SummaryTotal } from '../domain/usage-summary';
 import { checkMonth } from '../domain/month-end';
@@ -61,10 +61,11 @@ export async function monthFigures(
   // so beats a table of zeros with the commitment's cost.
   if (Date.parse(st.start) > Date.parse(q.asOf))
     throw notFound(`${scope.accountId} ${q.month} has not begun (it starts ${st.start})`);
-  if (st.firstUsage === null || Date.parse(st.firstUsage) >= Date.parse(st.end))
+  const first = await firstUsage(db, scope.accountId);
+  if (first === null || Date.parse(first) >= Date.parse(st.end))
     throw notFound(
       `${scope.accountId} has no usage in ${q.month}` +
-        (st.firstUsage ? ` (its first usage is of ${st.firstUsage})` : ' (none ingested yet)'),
+        (first ? ` (its first usage is of ${first})` : ' (none ingested yet)'),
     );
   const mtd = await monthToDate(db, { accountId: scope.accountId, month: q.month, asOf: q.asOf });
   return {

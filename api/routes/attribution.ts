@@ -5,7 +5,7 @@ import { datadogName, productOfName } from '../../domain/datadog-names';
 import { attributedHours } from '../../db/attribution-hours';
 import { tagMonthRows, tagMonthTotals, tagMonthVersions, type TagMonthRow } from '../../db/tag-months';
 import { orgFilter, type Scope } from '../../queries/scope';
-import { exact, jsonNumber, type JsonNumber } from '../json';
+import { exact, jsonNumber, JsonNumber } from '../json';
 import { boolParam, ddTime, hourParam, listParam, monthParam } from '../params';
 import { route, USAGE_READ, type Ctx } from '../route';
 import { invalid, monthOf, monthRange, offsetOf, REGION } from '../schemas';
@@ -102,7 +102,7 @@ export async function monthlyPage(
   return {
     codes,
     rows: rows.slice(0, ctx.pageSize),
-    totals: () => tagMonthTotals(db, { ...sel, offset: 0, limit: 0 }),
+    totals: () => tagMonthTotals(db, sel),
     next: more ? ctx.pager.issue(binding, offset + ctx.pageSize) : null,
   };
 }
@@ -133,7 +133,8 @@ export const valuesOf = (
   wanted: ReturnType<typeof wantedFields>,
   pick: (f: TagMonthRow['values'][string] | undefined, suffix: string) => string,
 ): Record<string, JsonNumber> =>
-  Object.fromEntries(wanted.map((w) => [w.field, exact(pick(row.values[w.code], w.suffix))]));
+  // The SQL already sends canonical decimal text (trim_scale): written as it is, without a decimal round trip.
+  Object.fromEntries(wanted.map((w) => [w.field, new JsonNumber(pick(row.values[w.code], w.suffix))]));
 
 /** Monthly usage and cost attribution take the same parameters. */
 export const monthlyQuery = z.strictObject({
