@@ -26,6 +26,7 @@ const nodeAndIo = [
 // bench/, faults/, test/) may import anything; worker/ is the composition root.
 const LAYERS = [
   ['worker', 'api'],
+  ['web'],
   ['client', 'schedules'],
   ['workflows'],
   ['activities'],
@@ -74,6 +75,28 @@ export default tseslint.config(
   layerRule('client', [typeOnly('client', 'workflows')]),
   layerRule('schedules', [typeOnly('schedules', 'workflows')]),
   layerRule('worker'),
+  {
+    // Pages are rendered from the scoped read layer; the server (api/) registers them, never the other way.
+    files: ['web/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: [...EDGES, 'worker', 'api', 'workflows', 'activities'].flatMap((f) => [
+                `../${f}`,
+                `../${f}/*`,
+                `../../${f}`,
+                `../../${f}/*`,
+              ]),
+              message: 'web/ imports neither the edges, the server, the worker, workflows nor activities.',
+            },
+          ],
+        },
+      ],
+    },
+  },
   {
     // The HTTP composition root starts work through client/ like the CLI; it never runs workflow or activity code.
     files: ['api/**/*.ts'],

@@ -1,5 +1,4 @@
-import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import type { Knex } from 'knex';
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { ErrorType, OrgtallyError } from '../domain/errors';
 
 /**
@@ -50,14 +49,4 @@ export function cursorCodec(secret: Buffer): CursorCodec {
       return payload.p;
     },
   };
-}
-
-/** The signing key: made once per database (the first server to start), shared by every server process. */
-export async function cursorSecret(db: Knex): Promise<Buffer> {
-  await db('api_secrets')
-    .insert({ name: 'cursor', secret: randomBytes(32) })
-    .onConflict('name')
-    .ignore();
-  const row = await db('api_secrets').where({ name: 'cursor' }).first('secret');
-  return row.secret as Buffer;
 }

@@ -61,10 +61,7 @@ export function route<Q extends z.ZodType, P extends z.ZodType, B extends z.ZodT
   return r as unknown as Route;
 }
 
-export const USAGE_READ: Requirement = { permissions: ['usage_read'], parentOnly: false };
-export const PARENT_USAGE_READ: Requirement = { permissions: ['usage_read'], parentOnly: true };
-/** Cost needs both, as in Datadog, and is the account's: the root org's. */
-export const COST_READ: Requirement = { permissions: ['usage_read', 'billing_read'], parentOnly: true };
+export { COST_READ, PARENT_USAGE_READ, USAGE_READ } from '../domain/access';
 
 /** A file to stream to the caller (month-end CSV/TSV), straight from Postgres. */
 export interface Download {

@@ -4,7 +4,9 @@ import type { Knex } from 'knex';
 import { authenticate, touchKey } from '../db/keys';
 import { ErrorType, OrgtallyError } from '../domain/errors';
 import { authorize, scopeOf } from '../queries/scope';
-import { cursorCodec, cursorSecret } from './cursor';
+import { serverSecret } from '../db/secrets';
+import { isConsoleUrl, registerConsole, type ConsoleOptions } from './console';
+import { cursorCodec } from './cursor';
 import { forbidden, toHttpError } from './errors';
 import { stringify } from './json';
 import { openApiDocument } from './openapi';
@@ -21,7 +23,16 @@ export interface ServerOptions {
   logger?: boolean | object;
   /** The request's instant; tests fix it. */
   now?: () => number;
+  /** The web console's settings (defaults: sessions idle 2 h / at most 12 h, invitations 7 days). */
+  console?: Partial<Omit<ConsoleOptions, 'db' | 'now'>>;
 }
+
+export const CONSOLE_DEFAULTS: Omit<ConsoleOptions, 'db' | 'now'> = {
+  publicUrl: 'http://127.0.0.1:8080',
+  inviteTtlMs: 7 * 86_400_000,
+  session: { idleMs: 2 * 3_600_000, maxMs: 12 * 3_600_000 },
+  signIn: { perAddress: 20, perEmail: 5, windowMs: 15 * 60_000 },
+};
 
 /**
  * The HTTP API: Fastify routes the requests; every route of the table goes through the same steps — keys, rate
@@ -34,7 +45,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     bodyLimit: 1 << 20,
   });
   const now = opts.now ?? Date.now;
-  const codec = cursorCodec(await cursorSecret(opts.db));
+  const codec = cursorCodec(await serverSecret(opts.db, 'cursor'));
   const limiter = rateLimiter(opts.rateLimit);
   const doc = stringify(openApiDocument(ROUTES));
   // Every route Fastify ends up with, for the test that no endpoint exists outside the table.
@@ -47,14 +58,28 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   app.addHook('onRequest', async (req, reply) => {
     reply.header('x-request-id', req.id);
   });
-  app.setErrorHandler((err, req, reply) => sendError(req, reply, err));
-  app.setNotFoundHandler((req, reply) =>
-    reply
+  // The console's addresses answer with pages, the API's with JSON.
+  app.setErrorHandler((err, req, reply) =>
+    isConsoleUrl(req.url) && app.consoleError
+      ? app.consoleError(req, reply, err)
+      : sendError(req, reply, err),
+  );
+  app.setNotFoundHandler((req, reply) => {
+    const what = req.url.split('?')[0];
+    if (isConsoleUrl(req.url) && app.consoleError)
+      return app.consoleError(
+        req,
+        reply,
+        new OrgtallyError(ErrorType.NotFound, `There is no page at ${what}.`),
+      );
+    return reply
       .code(404)
       .type('application/json')
-      .send(stringify({ errors: [`no endpoint ${req.method} ${req.url.split('?')[0]}`] })),
-  );
+      .send(stringify({ errors: [`no endpoint ${req.method} ${what}`] }));
+  });
   app.get('/api/openapi.json', async (_req, reply) => reply.type('application/json').send(doc));
+
+  await registerConsole(app, { ...CONSOLE_DEFAULTS, ...opts.console, db: opts.db, now });
 
   for (const r of ROUTES) {
     app.route({

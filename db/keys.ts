@@ -11,7 +11,7 @@ import { audit } from './audit';
 
 const API_PREFIX = 'otk_';
 const APP_PREFIX = 'ota_';
-const digest = (secret: string) => createHash('sha256').update(secret, 'utf8').digest();
+export const digest = (secret: string) => createHash('sha256').update(secret, 'utf8').digest();
 const secret = (prefix: string) => prefix + randomBytes(32).toString('base64url');
 
 export interface KeyRow {

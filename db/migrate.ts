@@ -6,6 +6,7 @@ import * as trends from './migrations/20261130100000_trends';
 import * as estimates from './migrations/20261201000000_estimates';
 import * as hardening from './migrations/20261202000000_hardening';
 import * as access from './migrations/20261203000000_access';
+import * as consoleTables from './migrations/20261204000000_console';
 
 /** Migrations listed in code: no file-system discovery, so they run the same under tsx, jest and a bundle. */
 const MIGRATIONS: Record<string, Knex.Migration> = {
@@ -16,6 +17,7 @@ const MIGRATIONS: Record<string, Knex.Migration> = {
   '20261201000000_estimates': estimates,
   '20261202000000_hardening': hardening,
   '20261203000000_access': access,
+  '20261204000000_console': consoleTables,
 };
 
 const source: Knex.MigrationSource<string> = {

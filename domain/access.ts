@@ -147,6 +147,11 @@ export function keyPermissions(
   return new Set(scopes.filter((s): s is Permission => isPermission(s) && have.has(s)));
 }
 
+export const USAGE_READ: Requirement = { permissions: ['usage_read'], parentOnly: false };
+export const PARENT_USAGE_READ: Requirement = { permissions: ['usage_read'], parentOnly: true };
+/** Cost needs both, as in Datadog, and is the account's: the root org's. */
+export const COST_READ: Requirement = { permissions: ['usage_read', 'billing_read'], parentOnly: true };
+
 /** Why a caller may not do something, or undefined when it may. */
 export function denial(
   caller: { permissions: ReadonlySet<Permission>; parentLevel: boolean },

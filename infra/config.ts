@@ -37,16 +37,16 @@ const mode = (fallback: number) =>
     return m;
   });
 
-/** "30s", "5m", "1h" → milliseconds. */
+/** "30s", "5m", "1h", "7d" → milliseconds. */
 const durationMs = (fallback: number) =>
   optionalString.transform((v, ctx) => {
     if (v === undefined) return fallback;
-    const m = /^(\d+)\s*(s|m|h)$/.exec(v);
+    const m = /^(\d+)\s*(s|m|h|d)$/.exec(v);
     if (!m || Number(m[1]) <= 0) {
-      ctx.addIssue({ code: 'custom', message: `must be a duration such as 30s, 5m or 1h, got "${v}"` });
+      ctx.addIssue({ code: 'custom', message: `must be a duration such as 30s, 5m, 1h or 7d, got "${v}"` });
       return z.NEVER;
     }
-    return Number(m[1]) * { s: 1_000, m: 60_000, h: 3_600_000 }[m[2] as 's' | 'm' | 'h'];
+    return Number(m[1]) * { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as 's' | 'm' | 'h' | 'd'];
   });
 
 const EnvSchema = z.object({
@@ -77,6 +77,10 @@ const EnvSchema = z.object({
     return Number(v);
   }),
   ORGTALLY_API_RATE_LIMIT: positiveInt(6000),
+  ORGTALLY_PUBLIC_URL: urlOf(['http', 'https']),
+  ORGTALLY_SESSION_IDLE: durationMs(2 * 3_600_000),
+  ORGTALLY_SESSION_MAX: durationMs(12 * 3_600_000),
+  ORGTALLY_INVITE_TTL: durationMs(7 * 24 * 3_600_000),
 });
 
 export interface Config {
@@ -108,6 +112,11 @@ export interface Config {
   readonly httpPort: number;
   /** Requests per minute one key may make to one endpoint group of the API (then 429). */
   readonly apiRateLimit: number;
+  /** The console's address as users reach it (links in invitations); unset: http://<host>:<port>. */
+  readonly publicUrl: string | undefined;
+  readonly sessionIdleMs: number;
+  readonly sessionMaxMs: number;
+  readonly inviteTtlMs: number;
 }
 
 export class ConfigError extends Error {
@@ -141,6 +150,10 @@ export function parseConfig(env: NodeJS.ProcessEnv): Config {
     httpHost: e.ORGTALLY_HTTP_HOST,
     httpPort: e.ORGTALLY_HTTP_PORT,
     apiRateLimit: e.ORGTALLY_API_RATE_LIMIT,
+    publicUrl: e.ORGTALLY_PUBLIC_URL?.replace(/\/+$/, ''),
+    sessionIdleMs: e.ORGTALLY_SESSION_IDLE,
+    sessionMaxMs: e.ORGTALLY_SESSION_MAX,
+    inviteTtlMs: e.ORGTALLY_INVITE_TTL,
   });
 }
 

@@ -44,7 +44,7 @@ export function registerServe(program: Command): void {
   program
     .command('serve')
     .description(
-      'run the HTTP API (keys, scopes, rate limits; OpenAPI at /api/openapi.json) until interrupted',
+      'run the web console (/) and the HTTP API (/api; OpenAPI at /api/openapi.json) until interrupted',
     )
     .option('--host <host>', 'address to listen on (default: ORGTALLY_HTTP_HOST, else 127.0.0.1)')
     .option('--port <port>', 'TCP port, 0 for any free one (default: ORGTALLY_HTTP_PORT, else 8080)')
@@ -63,6 +63,11 @@ export function registerServe(program: Command): void {
             db,
             rateLimit: { limit: config.apiRateLimit, periodSeconds: 60 },
             logger: true,
+            console: {
+              publicUrl: config.publicUrl ?? `http://${host}:${port}`,
+              inviteTtlMs: config.inviteTtlMs,
+              session: { idleMs: config.sessionIdleMs, maxMs: config.sessionMaxMs },
+            },
           });
           try {
             try {
@@ -74,6 +79,7 @@ export function registerServe(program: Command): void {
             const bound = (app.server.address() as AddressInfo).port;
             const base = `http://${host.includes(':') ? `[${host}]` : host}:${bound}`;
             log(`orgtally API listening on ${base} (OpenAPI: ${base}/api/openapi.json)`);
+            log(`orgtally console on ${base}/ (sign in, or: orgtally users login-link)`);
             const signal = await signals.stopped;
             log(`orgtally API: ${signal}, closing`);
           } finally {

@@ -1,7 +1,9 @@
 import type { Command } from 'commander';
 import { addUser, listUsers, removeUser } from '../../db/access';
+import { issueLink, safeNext, type LinkKind } from '../../db/login-tokens';
+import type { Config } from '../../infra/config';
 import { cliActor, withScope } from '../context';
-import { commaList, emailAddress, oneOf } from '../lib/options';
+import { commaList, durationHours, emailAddress, oneOf } from '../lib/options';
 import { instantText, LIST_FORMATS, printRows } from '../lib/output';
 
 const collect = (value: string, previous: string[] | undefined) => [...(previous ?? []), ...commaList(value)];
@@ -76,4 +78,85 @@ export function registerUsers(program: Command): void {
           (user.keys ? ` with its ${user.keys} active key${user.keys > 1 ? 's' : ''}` : ''),
       );
     });
+
+  users
+    .command('invite')
+    .description(
+      'a one-time link where the user sets its password (printed; adds the user first with --org/--role)',
+    )
+    .requiredOption('--account <id>', 'account id')
+    .requiredOption('--email <email>', "the user's e-mail address")
+    .option('--org <id>', 'add (or move) the user to this org first')
+    .option('--role <role>', 'with this role (repeat for more); needs --org', collect)
+    .option('--next <path>', 'the console page the user lands on after setting its password', '/')
+    .action(async (o: { account: string; email: string; org?: string; role?: string[]; next: string }) => {
+      const email = emailAddress(o.email, '--email');
+      if ((o.org === undefined) !== (o.role === undefined))
+        throw new Error('--org and --role: give both or neither');
+      const next = linkNext(o.next);
+      const { link, url } = await withScope(o.account, (db, _scope, config) =>
+        db.transaction(async (trx) => {
+          if (o.org && o.role)
+            await addUser(trx, { accountId: o.account, email, org: o.org, roles: o.role, actor: cliActor() });
+          const issued = await issueLink(trx, {
+            accountId: o.account,
+            email,
+            kind: 'invite',
+            next,
+            ttlMs: config.inviteTtlMs,
+            actor: cliActor(),
+          });
+          return { link: issued, url: linkUrl(config, 'invite', issued.token) };
+        }),
+      );
+      console.log(`invitation for ${link.email} (valid once, until ${link.expiresAt}):\n${url}`);
+    });
+
+  users
+    .command('login-link')
+    .description(
+      'a one-time sign-in link for an existing user (operators, the demo); valid once, for --expires',
+    )
+    .requiredOption('--account <id>', 'account id')
+    .requiredOption('--email <email>', "the user's e-mail address")
+    .option('--next <path>', 'the console page it lands on, e.g. /usage?month=2026-10', '/')
+    .option('--expires <duration>', 'how long it stays valid (1h to 366d)', '1h')
+    .action(async (o: { account: string; email: string; next: string; expires: string }) => {
+      const email = emailAddress(o.email, '--email');
+      const next = linkNext(o.next);
+      const hours = durationHours(o.expires, '--expires');
+      const { link, url } = await withScope(o.account, (db, _scope, config) =>
+        db.transaction(async (trx) => {
+          const issued = await issueLink(trx, {
+            accountId: o.account,
+            email,
+            kind: 'login',
+            next,
+            ttlMs: hours * 3_600_000,
+            actor: cliActor(),
+          });
+          return { link: issued, url: linkUrl(config, 'login', issued.token) };
+        }),
+      );
+      console.log(`sign-in link for ${link.email} (valid once, until ${link.expiresAt}):\n${url}`);
+    });
 }
+
+/** --next: a path of the console, refused with the flag's name otherwise. */
+function linkNext(next: string): string {
+  try {
+    return safeNext(next);
+  } catch {
+    throw new Error(
+      `--next "${next}" is not a path of the console; give one such as /usage or /cost?month=2026-10`,
+    );
+  }
+}
+
+/** Where the console is reached: ORGTALLY_PUBLIC_URL, else the address `orgtally serve` listens on. */
+export function consoleUrl(config: Config): string {
+  return config.publicUrl ?? `http://${config.httpHost}:${config.httpPort}`;
+}
+
+const linkUrl = (config: Config, kind: LinkKind, token: string) =>
+  `${consoleUrl(config)}/${kind === 'invite' ? 'invite' : 'login'}/${token}`;

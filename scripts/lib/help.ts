@@ -54,6 +54,13 @@ const EXAMPLES: Record<string, string[]> = {
   ],
   'users list': ['users list --account acme'],
   'users remove': ['users remove --account acme --email ops@client-a.example'],
+  'users invite': [
+    'users invite --account acme --email cfo@acme.example',
+    'users invite --account acme --email ops@client-a.example --org client-a --role admin --next /usage',
+  ],
+  'users login-link': [
+    'users login-link --account acme --email admin@acme.example --next "/usage?month=2026-10"',
+  ],
   'keys create': [
     'keys create --user cfo@acme.example --name reporting --expires 90d',
     'keys create --user cfo@acme.example --scopes usage_read --json',

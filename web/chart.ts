@@ -1,0 +1,85 @@
+import * as echarts from 'echarts';
+import { html, trusted, type Html } from './html';
+
+/**
+ * A chart as an SVG made on the server by ECharts (no script reaches the browser). The output is deterministic
+ * for the same option, which the golden files of the tests rely on.
+ */
+export interface ChartSize {
+  width: number;
+  height: number;
+}
+
+// One palette, colour-blind safe (Okabe–Ito), so a series keeps its colour across the pages.
+export const PALETTE = [
+  '#0072B2',
+  '#E69F00',
+  '#009E73',
+  '#CC79A7',
+  '#56B4E9',
+  '#D55E00',
+  '#F0E442',
+  '#000000',
+];
+
+export function chartSvg(
+  option: echarts.EChartsCoreOption,
+  size: ChartSize = { width: 640, height: 280 },
+): Html {
+  const chart = echarts.init(null, null, {
+    renderer: 'svg',
+    ssr: true,
+    width: size.width,
+    height: size.height,
+  });
+  try {
+    chart.setOption({
+      animation: false,
+      color: PALETTE,
+      textStyle: { fontFamily: 'DejaVu Sans, sans-serif' },
+      ...option,
+    });
+    return trusted(withoutStyleAttributes(chart.renderToSVGString()));
+  } finally {
+    chart.dispose();
+  }
+}
+
+const PRESENTATION = new Set([
+  'font-size',
+  'font-family',
+  'font-weight',
+  'font-style',
+  'fill',
+  'fill-opacity',
+  'stroke',
+  'stroke-width',
+  'stroke-opacity',
+  'opacity',
+]);
+
+/**
+ * The console's CSP allows no inline style; ECharts writes a few `style="font-size:12px;…"` attributes. SVG has
+ * presentation attributes for the same properties, which CSP does not govern, so the style becomes those.
+ */
+export function withoutStyleAttributes(svg: string): string {
+  return svg.replace(/ style="([^"]*)"/g, (_m, body: string) =>
+    body
+      .split(';')
+      .map((d) => d.split(':').map((x) => x.trim()))
+      .filter(([k, v]) => k && v && PRESENTATION.has(k))
+      .map(([k, v]) => ` ${k}="${v}"`)
+      .join(''),
+  );
+}
+
+/** A chart with its caption and, beside it, the table of its numbers (the chart alone says nothing to a screen reader). */
+export function figure(q: { id: string; caption: string; chart: Html; table: Html }): Html {
+  return html`<figure class="chart-figure" id="${q.id}">
+    <figcaption>${q.caption}</figcaption>
+    <div class="chart-and-table">
+      <div class="chart" role="img" aria-label="${q.caption}">${q.chart}</div>
+      <div class="chart-table">${q.table}</div>
+    </div>
+  </figure>`;
+}

@@ -1,0 +1,42 @@
+import { change, formatNumber } from '../domain/month-end-report';
+import { html, type Html } from './html';
+
+/**
+ * Numbers as the console shows them: exact decimals with thousands separators (never a JS float), money to the
+ * cent with its currency. Prices in the account spec carry no currency; Datadog bills in US dollars, and so
+ * does every figure here until the spec names one.
+ */
+export const CURRENCY = 'USD';
+
+export const qty = (v: string | null | undefined): string =>
+  v === null || v === undefined ? '—' : formatNumber(v);
+export const money = (v: string | null | undefined): string =>
+  v === null || v === undefined ? '—' : `${formatNumber(v, 2)} ${CURRENCY}`;
+export const pct = (v: string | null | undefined): string =>
+  v === null || v === undefined ? '—' : `${formatNumber(v, 1)} %`;
+
+/** Month-over-month change as a cell: "+12.5 %" / "−3.0 %" / "new" / "—" when there is no previous month. */
+export function changeCell(prev: string | undefined, cur: string | undefined): Html {
+  if (cur === undefined || prev === undefined) return html`<td class="num muted">—</td>`;
+  const c = change(prev, cur);
+  const cls = c.pct.startsWith('-') ? 'down' : c.pct === '0 %' || c.pct === 'new' ? 'flat' : 'up';
+  const shown = c.pct === 'new' ? 'new' : c.pct.startsWith('-') ? `−${c.pct.slice(1)}` : `+${c.pct}`;
+  return html`<td class="num change ${cls}">${shown}</td>`;
+}
+
+/** "2026-10" → "October 2026". */
+export function monthName(month: string): string {
+  const [y, m] = month.split('-').map(Number);
+  return new Date(Date.UTC(y ?? 1970, (m ?? 1) - 1, 1)).toLocaleString('en-GB', {
+    month: 'long',
+    year: 'numeric',
+    timeZone: 'UTC',
+  });
+}
+
+/** An instant as "2026-11-20 12:30 UTC": one unambiguous form on every page. */
+export function when(iso: string | Date | null | undefined): string {
+  if (iso === null || iso === undefined) return '—';
+  const d = typeof iso === 'string' ? new Date(iso) : iso;
+  return `${d.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+}
