@@ -152,6 +152,13 @@ export const PARENT_USAGE_READ: Requirement = { permissions: ['usage_read'], par
 /** Cost needs both, as in Datadog, and is the account's: the root org's. */
 export const COST_READ: Requirement = { permissions: ['usage_read', 'billing_read'], parentOnly: true };
 
+export const ALERTS_READ: Requirement = { permissions: ['usage_notifications_read'], parentOnly: false };
+export const ALERTS_WRITE: Requirement = { permissions: ['usage_notifications_write'], parentOnly: false };
+export const ACCESS_READ: Requirement = { permissions: ['user_access_read'], parentOnly: false };
+export const ACCESS_MANAGE: Requirement = { permissions: ['user_access_manage'], parentOnly: false };
+/** Tag keys are the account's: changing them restates every org, so only the root org may. */
+export const USAGE_EDIT: Requirement = { permissions: ['usage_read', 'usage_edit'], parentOnly: true };
+
 /** Why a caller may not do something, or undefined when it may. */
 export function denial(
   caller: { permissions: ReadonlySet<Permission>; parentLevel: boolean },
