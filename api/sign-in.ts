@@ -92,7 +92,10 @@ export function registerSignIn(app: FastifyInstance, d: Deps): void {
       );
     }
     let userId: string | undefined;
-    for (const u of await passwordUsers(d.db, email))
+    const candidates = await passwordUsers(d.db, email);
+    // An unknown e-mail costs the same hash as a wrong password: the time taken tells nobody who has an account.
+    if (!candidates.length) await verifyPassword(await dummyHash(), form.password);
+    for (const u of candidates)
       if (await verifyPassword(u.password_hash, form.password)) {
         userId = u.id;
         break;
@@ -177,6 +180,9 @@ export function registerSignIn(app: FastifyInstance, d: Deps): void {
     );
   });
 }
+
+let dummy: Promise<string> | undefined;
+const dummyHash = () => (dummy ??= hashPassword('no user has this password'));
 
 const linkGone = () =>
   problem({
