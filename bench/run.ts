@@ -7,6 +7,7 @@ import { createDb } from '../infra/db';
 import { startEmbeddedPostgres, stopEmbeddedPostgres } from '../infra/embedded-postgres';
 import { freePort } from '../infra/process';
 import { benchApi } from './api';
+import { benchConsole } from './console';
 import { benchAttribution, benchExport, loadAttributionData, type AttributionData } from './attribution';
 import { benchIngest } from './ingest';
 import { machine, type BenchLine } from './lib';
@@ -25,6 +26,7 @@ import { benchRss } from './rss';
  * medium (3 runs), with 10 copies of its client orgs at large (days 10× as large). rss: exportDay of one attribution day of `orgs[0]` and of 4× as many orgs.
  * api: the month-end line's month; each endpoint under `connections` after a warm-up of `warmupS`, for about
  * `durationS` (a count of requests fixed from the warm-up's rate, at least 3 per connection; bench/api.ts).
+ * console: the Usage page of the month-end line's month (medium: 1 000 orgs × 20 products), 50 renders a run.
  */
 const SCALES = {
   small: {
@@ -69,6 +71,7 @@ const LINES = [
   'rss',
   'month-end',
   'api',
+  'console',
   'trends',
   'estimates',
   'backfill',
@@ -76,7 +79,7 @@ const LINES = [
 type LineName = (typeof LINES)[number];
 
 /**
- * `npm run bench [-- --scale small|medium|large] [--only ingest,attribution,export,rss,month-end,api,trends,estimates,backfill]`:
+ * `npm run bench [-- --scale small|medium|large] [--only ingest,attribution,export,rss,month-end,api,console,trends,estimates,backfill]`:
  * each hot path next
  * to its physical floor, on the same Postgres and data, several runs, median. Uses a scratch database `orgtally_bench`
  * (DATABASE_URL's server, else an embedded Postgres of its own). Writes a Markdown table and JSON under out/bench/.
@@ -143,11 +146,16 @@ async function main(): Promise<void> {
       // month-end last: its loader truncates the attribution tables the two lines above use.
       // api reads the month month-end closed (it closes it itself when month-end is not selected).
       let month: MonthEndData | undefined;
-      if (selected('month-end') || selected('api')) month = await loadMonthEndData(db, scale.monthEnd, log);
+      if (selected('month-end') || selected('api') || selected('console'))
+        month = await loadMonthEndData(db, scale.monthEnd, log);
       if (month && selected('month-end'))
         lines.push(await benchMonthEnd(db, month, { runs: scale.runs, log }));
       if (month && selected('api'))
         lines.push(...(await benchApi(db, url, month, scale.api, { runs: scale.runs, log })));
+      if (month && selected('console'))
+        lines.push(
+          await benchConsole(db, url, month, { requests: 50, warmup: 5 }, { runs: scale.runs, log }),
+        );
       if (selected('trends')) {
         const t = await loadTrendsData(db, { orgs: scale.trendsOrgs, products: 20 }, log);
         lines.push(await benchTrends(db, t, { runs: scale.runs, log }));
@@ -185,7 +193,8 @@ async function main(): Promise<void> {
         '(days + months), rows/s = units/s. rss: peak resident MiB of the process exporting the larger day (figure) and the',
         "day a quarter its size (floor); rows/s = export speed of the larger day. api: figure = the endpoint's requests/s",
         "over loopback, floor = the same rows' SQL straight through pg (queries/s), ratio = API / direct throughput",
-        '(higher is better); rows = rows of one response.',
+        '(higher is better); rows = rows of one response. console: figure = p50 of one Usage page render (in process, one',
+        'at a time), floor = p50 of reading the same rows by hand through pg; its p99 is in the JSON (details.p99_ms).',
         ...apiTable(lines),
       ].join('\n');
       fs.writeFileSync(path.join(workDir, `bench-${name}.md`), `${md}\n`);

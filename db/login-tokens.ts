@@ -11,6 +11,7 @@ import { digest } from './keys';
 export type LinkKind = 'invite' | 'login';
 
 export interface IssuedLink {
+  id: string;
   token: string;
   email: string;
   expiresAt: string;
@@ -57,7 +58,7 @@ export async function issueLink(
     target: `user:${email}`,
     after: { link: row.id, next, expires_at: new Date(row.expires_at).toISOString() },
   });
-  return { token, email, expiresAt: new Date(row.expires_at).toISOString() };
+  return { id: row.id, token, email, expiresAt: new Date(row.expires_at).toISOString() };
 }
 
 export interface LinkUser {

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import * as echarts from 'echarts';
 import { html, trusted, type Html } from './html';
 

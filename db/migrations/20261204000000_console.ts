@@ -44,11 +44,18 @@ export async function up(knex: Knex): Promise<void> {
     );
     CREATE INDEX sign_in_attempts_address_idx ON sign_in_attempts (address, at);
     CREATE INDEX sign_in_attempts_email_idx ON sign_in_attempts (email, at);
+
+    -- Invitations are mailed through the delivery ledger too (once per invitation, with its outcome recorded).
+    ALTER TABLE deliveries DROP CONSTRAINT deliveries_kind_check,
+      ADD CONSTRAINT deliveries_kind_check CHECK (kind IN ('month_end', 'alert', 'invitation'));
   `);
 }
 
 export async function down(knex: Knex): Promise<void> {
   await knex.raw(`
+    DELETE FROM deliveries WHERE kind = 'invitation';
+    ALTER TABLE deliveries DROP CONSTRAINT deliveries_kind_check,
+      ADD CONSTRAINT deliveries_kind_check CHECK (kind IN ('month_end', 'alert'));
     DROP TABLE sign_in_attempts;
     DROP TABLE login_tokens;
     DROP TABLE sessions;

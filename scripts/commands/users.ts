@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { addUser, listUsers, removeUser } from '../../db/access';
 import { issueLink, safeNext, type LinkKind } from '../../db/login-tokens';
 import type { Config } from '../../infra/config';
+import { mailInvitation } from '../../infra/invitation-mail';
 import { cliActor, withScope } from '../context';
 import { commaList, durationHours, emailAddress, oneOf } from '../lib/options';
 import { instantText, LIST_FORMATS, printRows } from '../lib/output';
@@ -94,8 +95,8 @@ export function registerUsers(program: Command): void {
       if ((o.org === undefined) !== (o.role === undefined))
         throw new Error('--org and --role: give both or neither');
       const next = linkNext(o.next);
-      const { link, url } = await withScope(o.account, (db, _scope, config) =>
-        db.transaction(async (trx) => {
+      const { link, url, mailed } = await withScope(o.account, async (db, scope, config) => {
+        const made = await db.transaction(async (trx) => {
           if (o.org && o.role)
             await addUser(trx, { accountId: o.account, email, org: o.org, roles: o.role, actor: cliActor() });
           const issued = await issueLink(trx, {
@@ -107,9 +108,32 @@ export function registerUsers(program: Command): void {
             actor: cliActor(),
           });
           return { link: issued, url: linkUrl(config, 'invite', issued.token) };
-        }),
-      );
+        });
+        // Mailed once the invitation is committed: a mail never names a link that does not exist.
+        const mailed = config.smtpUrl
+          ? await mailInvitation(
+              db,
+              { url: config.smtpUrl, from: config.mailFrom },
+              {
+                accountId: o.account,
+                accountName: scope.accountName,
+                email,
+                linkId: made.link.id,
+                url: made.url,
+                expiresAt: made.link.expiresAt,
+                invitedBy: cliActor(),
+              },
+            )
+          : undefined;
+        return { ...made, mailed };
+      });
       console.log(`invitation for ${link.email} (valid once, until ${link.expiresAt}):\n${url}`);
+      if (!mailed) console.log('not mailed: SMTP_URL is not set; hand the link over yourself');
+      else if (mailed.status === 'sent') console.log(`mailed to ${link.email} (${mailed.detail})`);
+      else
+        console.log(
+          `NOT mailed to ${link.email} (${mailed.status}: ${mailed.detail}); hand the link over yourself`,
+        );
     });
 
   users

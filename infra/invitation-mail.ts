@@ -1,0 +1,77 @@
+import type { Knex } from 'knex';
+import { planDeliveries, sendOnce } from '../db/deliveries';
+import { sendMail } from './mail';
+
+/**
+ * An invitation, mailed through the delivery ledger: one row per invitation (its dedupe key is the link's id),
+ * sent at most once with its outcome recorded, like every mail orgtally sends. The link itself is only in the
+ * message: the ledger keeps the link's id, never its token, so a failed invitation is issued again rather than
+ * re-sent from the ledger.
+ */
+export interface InvitationMail {
+  accountId: string;
+  accountName: string;
+  email: string;
+  linkId: string;
+  url: string;
+  expiresAt: string;
+  invitedBy: string;
+}
+
+export async function mailInvitation(
+  db: Knex,
+  smtp: { url: string; from: string },
+  m: InvitationMail,
+): Promise<{ status: string; detail: string }> {
+  const domain = /@([^>\s]+)>?$/.exec(smtp.from)?.[1] ?? 'orgtally.local';
+  const [row] = await planDeliveries(
+    db,
+    [
+      {
+        dedupeKey: `invitation:${m.linkId}`,
+        kind: 'invitation',
+        accountId: m.accountId,
+        reference: { link: m.linkId },
+        recipient: m.email,
+      },
+    ],
+    domain,
+  );
+  if (!row) throw new Error('invitation: no ledger row');
+  const subject = `[orgtally] You are invited to ${m.accountName}'s usage console`;
+  const text = [
+    `${m.invitedBy} invited you to see ${m.accountName}'s usage and billing in orgtally.`,
+    '',
+    `Set your password here (the link works once, until ${m.expiresAt}):`,
+    m.url,
+    '',
+    'If you did not expect this, ignore it: nothing happens until the link is used.',
+  ].join('\n');
+  const html = `<p>${esc(m.invitedBy)} invited you to see ${esc(m.accountName)}'s usage and billing in orgtally.</p>
+<p><a href="${esc(m.url)}">Set your password</a> — the link works once, until ${esc(m.expiresAt)}.</p>
+<p>If you did not expect this, ignore it: nothing happens until the link is used.</p>`;
+  const out = await sendOnce(db, row.id, async (d) => ({
+    subject,
+    transmit: () =>
+      sendMail(smtp.url, {
+        from: smtp.from,
+        to: d.recipient,
+        subject,
+        text,
+        html,
+        messageId: d.message_id,
+        date: new Date(),
+        attachments: [],
+        headers: { 'X-Orgtally-Delivery': d.dedupe_key },
+      }),
+  }));
+  return out.status === 'sent'
+    ? { status: 'sent', detail: out.response }
+    : { status: out.status, detail: out.error };
+}
+
+const esc = (s: string) =>
+  s.replace(
+    /[&<>"']/g,
+    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] ?? c,
+  );
