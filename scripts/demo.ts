@@ -14,6 +14,7 @@ import { createWorker } from '../worker/worker';
 import { table } from './lib/output';
 import { startMailSink } from '../infra/mail-sink';
 import { accessPhase } from './demo/access';
+import { consolePhase } from './demo/console';
 import { backfillPhase } from './demo/backfill';
 import { estimatesPhase } from './demo/estimates';
 import { ingestPhase, writeSample } from './demo/ingest';
@@ -110,7 +111,8 @@ async function main(): Promise<void> {
     );
     log(`\nprocessed files: ${path.join(config.dropDir, 'processed')}`);
 
-    await accessPhase(db, config, keep);
+    const served = await accessPhase(db, config, keep);
+    const consoleLines = await consolePhase(db, config, { port: served.port, keep });
 
     if (ran)
       await summary(db, ran, {
@@ -122,6 +124,8 @@ async function main(): Promise<void> {
         ours,
         started: demoStarted,
       });
+    step('Sign in to the console');
+    log(consoleLines);
   } finally {
     // After Ctrl-C the SIGINT handler owns the clean-up.
     if (!interrupted) {

@@ -14,7 +14,7 @@ import { log, step } from './log';
  * billing_read) and a child org's admin, each with a fresh key; the API on the demo's data, asked over HTTP as
  * each of them. With --keep the API stays up in the background (`orgtally dev down` stops it).
  */
-const PEOPLE = [
+export const PEOPLE = [
   { email: 'admin@acme.example', org: 'acme', role: 'admin', who: "the parent's admin" },
   {
     email: 'finance-team@acme.example',
@@ -26,7 +26,7 @@ const PEOPLE = [
 ] as const;
 const ACTOR = 'cli:demo';
 
-export async function accessPhase(db: Knex, config: Config, keep: boolean): Promise<void> {
+export async function accessPhase(db: Knex, config: Config, keep: boolean): Promise<{ port: number }> {
   step('Users, roles and keys');
   const keys = await db.transaction(async (trx) => {
     if (!(await listRoles(trx, 'acme')).some((r) => r.name === 'finance'))
@@ -83,7 +83,9 @@ export async function accessPhase(db: Knex, config: Config, keep: boolean): Prom
   } finally {
     await app.close();
   }
-  if (keep) await serveInBackground(config, port === 0 ? await freeDemoPort() : port);
+  const servePort = port === 0 ? await freeDemoPort() : port;
+  if (keep) await serveInBackground(config, servePort);
+  return { port: servePort };
 }
 
 async function freeDemoPort(): Promise<number> {
