@@ -20,7 +20,8 @@ export function changeCell(prev: string | undefined, cur: string | undefined): H
   if (cur === undefined || prev === undefined) return html`<td class="num muted">—</td>`;
   const c = change(prev, cur);
   const cls = c.pct.startsWith('-') ? 'down' : c.pct === '0 %' || c.pct === 'new' ? 'flat' : 'up';
-  const shown = c.pct === 'new' ? 'new' : c.pct.startsWith('-') ? `−${c.pct.slice(1)}` : `+${c.pct}`;
+  const shown =
+    c.pct === 'new' || c.pct === '0 %' ? c.pct : c.pct.startsWith('-') ? `−${c.pct.slice(1)}` : `+${c.pct}`;
   return html`<td class="num change ${cls}">${shown}</td>`;
 }
 

@@ -1,17 +1,151 @@
+import { orgCostsByMonth, type OrgMonthCost } from '../../db/console-cost';
+import { consoleMonths, type ConsoleMonth } from '../../db/console-reads';
+import { committedCosts, estimateReport } from '../../db/estimate-reads';
 import { COST_READ } from '../../domain/access';
-import { html } from '../html';
-import type { Action, Page } from '../page';
+import { dec, sum, text } from '../../domain/exact';
+import { previousMonth } from '../../domain/month-end';
+import { orgSummaries, type OrgRow } from '../../domain/month-end-report';
+import { monthFiguresIfAny, type MonthFigures } from '../../queries/summary';
+import { CURRENCY, money, monthName, when } from '../format';
+import { html, type Html } from '../html';
+import type { Action, Page, PageCtx } from '../page';
+import { monthQ } from '../params';
+import { monthOptions, statusBadge } from '../widgets';
+import { billBlock, projectedBill, type Projection } from './cost-bill';
+import { chargebackTable, type PreviousCost } from './cost-chargeback';
+import { historyBlock } from './cost-history';
 
-/** Cost: not built yet. */
-export const costPages: Page[] = [
-  {
-    path: '/cost',
-    nav: 'Cost',
-    need: COST_READ,
-    async render() {
-      return { title: 'Cost', body: html`<p>This page is being built.</p>` };
-    },
+/**
+ * Cost: the account's bill of a month (so far and projected, committed and on-demand), six months of cost per
+ * org, and the chargeback sheet of the month. Account-level, so the root org's only (COST_READ). Each block is
+ * one set-based read: the month's figures, the closed months' org costs, the latest estimate.
+ */
+const HISTORY_MONTHS = 6;
+
+/** The `n` months ending at `month`, oldest first. */
+function monthsEnding(month: string, n: number): string[] {
+  const out = [month];
+  while (out.length < n) out.unshift(previousMonth(out[0] as string));
+  return out;
+}
+
+const orgCosts = (month: string, rows: readonly OrgRow[]): OrgMonthCost[] =>
+  orgSummaries(rows).map((o) => ({
+    month,
+    public_id: o.public_id,
+    org_name: o.org_name,
+    billable: o.billable,
+    total_cost: o.total_cost,
+  }));
+
+export const costPage: Page = {
+  path: '/cost',
+  nav: 'Cost',
+  need: COST_READ,
+  async render(ctx) {
+    const { db, scope } = ctx;
+    const asOf = new Date(ctx.now).toISOString();
+    const months = await consoleMonths(db, scope.accountId, asOf);
+    const month = monthQ(ctx.query) ?? (months[0]?.month as string);
+    const six = monthsEnding(month, HISTORY_MONTHS);
+    const [figures, closed, estimate] = await Promise.all([
+      monthFiguresIfAny(db, scope, { month, asOf }),
+      orgCostsByMonth(db, scope.accountId, six[0] as string, month),
+      estimateReport(db, scope.accountId),
+    ]);
+    const picker = filters(months, month);
+    if (!figures)
+      return {
+        title: 'Cost',
+        body: html`${picker}
+          <p>
+            There is no cost for ${monthName(month)}: the month has not begun, or lies before the account's
+            first usage. Choose another month.
+          </p>`,
+      };
+    const projection: Projection | undefined =
+      figures.status === 'month_to_date' && estimate?.run.month === month
+        ? { ...estimate, committed: await committedCosts(db, scope.accountId) }
+        : undefined;
+    // The selected month comes from its figures (live for the month to date), the others from their closes.
+    const history = [...closed.filter((r) => r.month !== month), ...orgCosts(month, figures.orgs)].sort(
+      (a, b) => (a.month < b.month ? -1 : a.month > b.month ? 1 : 0),
+    );
+    const present = new Set(history.map((r) => r.month));
+    const before = await previousCosts(ctx, previousMonth(month), closed, asOf);
+    return {
+      title: `Cost: ${monthName(month)}`,
+      body: html`${picker} ${facts(month, figures, projection)}
+        <p class="hint">All amounts are in ${CURRENCY}.</p>
+        <h2>Bill</h2>
+        ${billBlock(month, figures, projection)}
+        <h2>Cost per organization, six months</h2>
+        ${historyBlock(six, present, history)}
+        <h2>Chargeback</h2>
+        ${chargebackTable(month, figures.orgs, before)}`,
+    };
   },
-];
+};
+
+/** The previous month's cost per org: from its close, or — not closed yet — from its live figures. */
+async function previousCosts(
+  ctx: PageCtx,
+  prev: string,
+  closed: readonly OrgMonthCost[],
+  asOf: string,
+): Promise<{ month: string; costs: Map<string, PreviousCost> } | undefined> {
+  let rows = closed.filter((r) => r.month === prev);
+  if (!rows.length) {
+    const f = await monthFiguresIfAny(ctx.db, ctx.scope, { month: prev, asOf });
+    if (!f) return undefined;
+    rows = orgCosts(prev, f.orgs);
+  }
+  return { month: prev, costs: new Map(rows.map((r) => [r.public_id, r])) };
+}
+
+function filters(months: readonly ConsoleMonth[], month: string): Html {
+  return html`<form method="get" action="/cost" class="filters">
+    <div>
+      <label for="month">Month</label
+      ><select id="month" name="month">
+        ${monthOptions(months, month)}
+      </select>
+    </div>
+    <button type="submit" class="secondary">Show</button>
+  </form>`;
+}
+
+function facts(month: string, f: MonthFigures, p: Projection | undefined): Html {
+  const cost = text(sum(f.totals.map((t) => dec(t.total_cost))));
+  const projected = p && projectedBill(p).total;
+  return html`<dl class="facts">
+    <div>
+      <dt>Month</dt>
+      <dd>${monthName(month)}</dd>
+    </div>
+    <div>
+      <dt>Status</dt>
+      <dd>${statusBadge(f.status)}</dd>
+    </div>
+    <div>
+      <dt>Data complete through</dt>
+      <dd>${when(f.data_complete_through)}</dd>
+    </div>
+    <div>
+      <dt>${f.status === 'month_to_date' ? 'Cost so far' : 'Cost'}</dt>
+      <dd id="cost-total">${money(cost)}</dd>
+    </div>
+    ${
+      projected
+        ? html`<div>
+            <dt>Projected</dt>
+            <dd id="cost-projected">${money(projected)}</dd>
+          </div>`
+        : ''
+    }
+  </dl>`;
+}
+
+export const costPages: Page[] = [costPage];
 
 export const costActions: Action[] = [];
