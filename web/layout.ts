@@ -28,7 +28,7 @@ export function shell(q: {
     : '';
   const who = q.who
     ? html`<div class="who">
-        <span>${q.who.email} · ${q.who.org} · account ${q.who.account}</span>
+        <span>${q.who.email} · ${q.who.org}${q.who.org === q.who.account ? '' : ` (${q.who.account})`}</span>
         <form method="post" action="/sign-out">
           <input type="hidden" name="csrf" value="${q.who.csrf}" />
           <button type="submit" class="link">Sign out</button>

@@ -304,9 +304,15 @@ async function historyOf(
   const at = await latestTrendMonth(db, scope.accountId, month);
   const stored = at && (await storedTrends(db, { accountId: scope.accountId, month: at, view }));
   if (!stored) return html`<p>No six-month history is stored yet: it is computed when a month is closed.</p>`;
-  const series =
+  const all =
     root === scope.accountId ? stored.rows.filter((r) => r.scope === 'account') : summed(stored.rows, orgs);
+  // A product with no usage in six months gets a name in a sentence, not an empty chart.
+  const used = (s: { values: (string | null)[] }) => s.values.some((v) => v !== null && !/^0(\.0*)?$/.test(v));
+  const series = all.filter(used);
+  const idle = all.filter((s) => !used(s)).map((s) => s.usage_type);
   return html`${at !== month ? html`<p class="hint">As of the close of ${monthName(at)}, the latest before ${monthName(month)}.</p>` : ''}
+  ${idle.length ? html`<p>No ${view} usage in these six months: ${idle.join(', ')}.</p>` : ''}
+  <div class="history-grid">
   ${series.map((s, i) =>
     figure({
       id: `history-${s.usage_type}`,
@@ -342,7 +348,8 @@ async function historyOf(
         </tbody>
       </table>`,
     }),
-  )}`;
+  )}
+  </div>`;
 }
 
 /** The org rows of a subtree, summed per product month by month (a month no org has stays empty). */

@@ -1,0 +1,93 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { PROJECT_ROOT } from '../../infra/config';
+import { launchBrowser } from '../support/browser';
+import { consoleFixture, linkFor, type ConsoleFixture } from '../support/console';
+
+/**
+ * Every page of the console in Chromium, as the user it is for sees it: its accessibility tree
+ * (`ariaSnapshot`, the page as a screen reader reads it) and its charts' SVG, each against a golden file under
+ * test/golden/console/. ECharts' server-side output is deterministic, so a changed byte is a changed chart.
+ * UPDATE_GOLDEN=1 rewrites the files (review the diff); ORGTALLY_SCREENSHOTS=1 also writes docs/screenshots/
+ * at 1280 px and 390 px wide.
+ */
+const GOLDEN = path.join(PROJECT_ROOT, 'test', 'golden', 'console');
+const SHOTS = path.join(PROJECT_ROOT, 'docs', 'screenshots');
+const update = process.env.UPDATE_GOLDEN === '1';
+const screenshots = process.env.ORGTALLY_SCREENSHOTS === '1';
+
+export const PAGES_SEEN = [
+  { name: 'usage', user: 'acme/admin', path: '/usage?month=2026-10' },
+  { name: 'usage-child', user: 'client-a/admin', path: '/usage?month=2026-10' },
+  { name: 'cost', user: 'acme/finance', path: '/cost?month=2026-11' },
+  { name: 'estimates', user: 'acme/admin', path: '/estimates' },
+  { name: 'attribution', user: 'acme/admin', path: '/attribution?month=2026-10' },
+  { name: 'alerts', user: 'acme/admin', path: '/alerts' },
+  { name: 'reports', user: 'acme/admin', path: '/reports?month=2026-10' },
+  { name: 'access', user: 'acme/admin', path: '/access' },
+] as const;
+
+let f: ConsoleFixture;
+let browser: Browser;
+beforeAll(async () => {
+  [f, browser] = await Promise.all([consoleFixture(), launchBrowser()]);
+  fs.mkdirSync(GOLDEN, { recursive: true });
+}, 120_000);
+afterAll(async () => {
+  await browser?.close();
+  await f?.close();
+});
+
+/** What differs between two correct runs: instants, ids, one-time secrets. */
+const stable = (s: string) =>
+  s
+    .replace(/\d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC/g, '<instant>')
+    .replace(/\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b/g, '<uuid>')
+    .replace(/\bot[klas]_[\w-]{8,}/g, '<secret>');
+
+function golden(file: string, actual: string): void {
+  const at = path.join(GOLDEN, file);
+  if (update || !fs.existsSync(at)) {
+    if (!update) throw new Error(`no golden file ${at}: run with UPDATE_GOLDEN=1 and review it`);
+    fs.writeFileSync(at, actual);
+    return;
+  }
+  expect(`${file}\n${actual}`).toBe(`${file}\n${fs.readFileSync(at, 'utf8')}`);
+}
+
+async function open(user: string, url: string, width: number): Promise<Page> {
+  const ctx = await browser.newContext({ viewport: { width, height: 900 } });
+  const page = await ctx.newPage();
+  const res = await page.goto(await linkFor(f, user, 'login', url));
+  expect(`${url} ${res?.status()}`).toBe(`${url} 200`);
+  return page;
+}
+
+describe.each(PAGES_SEEN)('the $name page', ({ name, user, path: url }) => {
+  it('reads as its golden accessibility tree, with its charts as their golden SVG', async () => {
+    const page = await open(user, url, 1280);
+    try {
+      golden(`${name}.aria.yml`, `${stable(await page.locator('main').ariaSnapshot())}\n`);
+      const figures = await page.locator('figure.chart-figure').evaluateAll((els) =>
+        els.map((e) => ({ id: e.id, svg: e.querySelector('svg')?.outerHTML ?? '' })),
+      );
+      for (const fig of figures) golden(`${name}.${fig.id}.svg`, `${fig.svg}\n`);
+      if (screenshots) await page.screenshot({ path: path.join(SHOTS, `${name}-1280.png`), fullPage: true });
+    } finally {
+      await page.context().close();
+    }
+  });
+
+  it('fits a 390 px wide phone without the page scrolling sideways', async () => {
+    const page = await open(user, url, 390);
+    try {
+      // A string, evaluated in the page: this file is compiled without the DOM's types.
+      const overflow = Number(await page.evaluate('document.documentElement.scrollWidth - window.innerWidth'));
+      expect(overflow).toBeLessThanOrEqual(0);
+      if (screenshots) await page.screenshot({ path: path.join(SHOTS, `${name}-390.png`), fullPage: true });
+    } finally {
+      await page.context().close();
+    }
+  });
+});
