@@ -23,10 +23,36 @@ export const PALETTE = [
   '#000000',
 ];
 
+/**
+ * ECharts takes 4–8 ms a chart here, and a Usage page has one per product (20: over the page's budget alone). The
+ * SVG is a pure function of the option and size, so it is kept by a digest of both: a page viewed again — or
+ * another user's view of the same month — reuses it, and a changed figure is a new key, never a stale chart.
+ */
+const MEMO_ENTRIES = 512;
+const memo = new Map<string, Html>();
+
+export function clearChartCache(): void {
+  memo.clear();
+}
+
 export function chartSvg(
   option: echarts.EChartsCoreOption,
   size: ChartSize = { width: 640, height: 280 },
 ): Html {
+  const key = createHash('sha256').update(JSON.stringify([option, size])).digest('base64url');
+  const hit = memo.get(key);
+  if (hit) {
+    memo.delete(key); // most recently used last: the Map's order is the eviction order
+    memo.set(key, hit);
+    return hit;
+  }
+  const svg = renderSvg(option, size);
+  memo.set(key, svg);
+  if (memo.size > MEMO_ENTRIES) memo.delete(memo.keys().next().value as string);
+  return svg;
+}
+
+function renderSvg(option: echarts.EChartsCoreOption, size: ChartSize): Html {
   const chart = echarts.init(null, null, {
     renderer: 'svg',
     ssr: true,
