@@ -39,7 +39,9 @@ export function chartSvg(
   option: echarts.EChartsCoreOption,
   size: ChartSize = { width: 640, height: 280 },
 ): Html {
-  const key = createHash('sha256').update(JSON.stringify([option, size])).digest('base64url');
+  const key = createHash('sha256')
+    .update(JSON.stringify([option, size]))
+    .digest('base64url');
   const hit = memo.get(key);
   if (hit) {
     memo.delete(key); // most recently used last: the Map's order is the eviction order

@@ -29,8 +29,10 @@ export interface PageCtx {
 export interface ConsoleConfig {
   /** The console's own address, for links in mail (invitations). */
   publicUrl: string;
-  /** Days an invitation stays valid. */
+  /** How long an invitation stays valid. */
   inviteTtlMs: number;
+  /** SMTP for invitations (through the delivery ledger); unset: the link is shown to hand over by hand. */
+  mail?: { url: string; from: string };
 }
 
 export interface Rendered {

@@ -69,9 +69,9 @@ describe.each(PAGES_SEEN)('the $name page', ({ name, user, path: url }) => {
     const page = await open(user, url, 1280);
     try {
       golden(`${name}.aria.yml`, `${stable(await page.locator('main').ariaSnapshot())}\n`);
-      const figures = await page.locator('figure.chart-figure').evaluateAll((els) =>
-        els.map((e) => ({ id: e.id, svg: e.querySelector('svg')?.outerHTML ?? '' })),
-      );
+      const figures = await page
+        .locator('figure.chart-figure')
+        .evaluateAll((els) => els.map((e) => ({ id: e.id, svg: e.querySelector('svg')?.outerHTML ?? '' })));
       for (const fig of figures) golden(`${name}.${fig.id}.svg`, `${fig.svg}\n`);
       if (screenshots) await page.screenshot({ path: path.join(SHOTS, `${name}-1280.png`), fullPage: true });
     } finally {
@@ -83,7 +83,9 @@ describe.each(PAGES_SEEN)('the $name page', ({ name, user, path: url }) => {
     const page = await open(user, url, 390);
     try {
       // A string, evaluated in the page: this file is compiled without the DOM's types.
-      const overflow = Number(await page.evaluate('document.documentElement.scrollWidth - window.innerWidth'));
+      const overflow = Number(
+        await page.evaluate('document.documentElement.scrollWidth - window.innerWidth'),
+      );
       expect(overflow).toBeLessThanOrEqual(0);
       if (screenshots) await page.screenshot({ path: path.join(SHOTS, `${name}-390.png`), fullPage: true });
     } finally {

@@ -1,13 +1,22 @@
 import { listRoles } from '../../db/access';
 import { digest } from '../../db/keys';
 import { PERMISSIONS } from '../../domain/access';
+import { simpleParser } from 'mailparser';
+import { startMailSink, type MailSink } from '../../infra/mail-sink';
 import { consoleFixture, type ConsoleFixture } from '../support/console';
 
 let f: ConsoleFixture;
+let sink: MailSink;
 beforeAll(async () => {
-  f = await consoleFixture();
+  sink = await startMailSink();
+  f = await consoleFixture({
+    console: { mail: { url: sink.url, from: 'orgtally <orgtally@acme.example>' } },
+  });
 }, 120_000);
-afterAll(() => f?.close());
+afterAll(async () => {
+  await f?.close();
+  await sink?.close();
+});
 
 const rowsOf = (html: string, table: string) =>
   [
@@ -102,6 +111,14 @@ describe('inviting and removing users', () => {
     const link = /<p class="secret" id="invitation-link">([^<]+)<\/p>/.exec(res.html)?.[1] as string;
     const token = /\/invite\/(otl_[A-Za-z0-9_-]+)$/.exec(link)?.[1];
     expect(token).toBeDefined();
+    // Mailed once, through the ledger, with the same link.
+    expect(res.html).toContain('The invitation was mailed to new.person@client-b.example');
+    const mails = sink.messages.filter((m) => m.to.includes('new.person@client-b.example'));
+    expect(mails).toHaveLength(1);
+    expect((await simpleParser(mails[0]!.raw)).text).toContain(link);
+    expect(
+      await f.db('deliveries').where({ kind: 'invitation', status: 'sent' }).count({ n: '*' }).first(),
+    ).toEqual({ n: '1' });
     const user = await f.db('users').where({ email: 'new.person@client-b.example' }).first();
     expect(user.password_hash).toBeNull();
     const tokenRow = await f.db('login_tokens').where({ user_id: user.id }).first();

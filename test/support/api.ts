@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Knex } from 'knex';
 import { Readable } from 'node:stream';
 import { ingestStream } from '../../activities/ingest-file';
-import { buildServer } from '../../api/server';
+import { buildServer, type ServerOptions } from '../../api/server';
 import { applyAccountSpec } from '../../db/accounts';
 import { attributeDay } from '../../db/attribution';
 import { computeEstimates } from '../../db/estimates';
@@ -95,7 +95,9 @@ async function seed(db: Knex): Promise<void> {
   await computeEstimates(db, 'acme', '2026-11-18T00:00:00Z');
 }
 
-export async function apiFixture(opts: { pageSize?: number; rateLimit?: number } = {}): Promise<ApiFixture> {
+export async function apiFixture(
+  opts: { pageSize?: number; rateLimit?: number; console?: ServerOptions['console'] } = {},
+): Promise<ApiFixture> {
   const { db, drop } = await cloneTestDatabase();
   await applyAccountSpec(db, parseSpec(accessSpec()), { asOfMs: TEST_AS_OF, actor: 'test' });
   await seed(db);
@@ -109,6 +111,7 @@ export async function apiFixture(opts: { pageSize?: number; rateLimit?: number }
     rateLimit: { limit: opts.rateLimit ?? 100_000, periodSeconds: 60 },
     pageSize: opts.pageSize,
     now: () => API_NOW,
+    console: opts.console,
   });
   const url = await app.listen({ host: '127.0.0.1', port: 0 });
   return {

@@ -32,8 +32,8 @@ export async function linkFor(
   return `${f.url}/${kind}/${issued.token}`;
 }
 
-export async function consoleFixture(): Promise<ConsoleFixture> {
-  const f = await apiFixture();
+export async function consoleFixture(opts: Parameters<typeof apiFixture>[0] = {}): Promise<ConsoleFixture> {
+  const f = await apiFixture(opts);
   const cookies = new Map<string, string>();
   const signIn = async (user: string) => {
     const have = cookies.get(user);

@@ -1,5 +1,6 @@
 import { addUser, listRoles, removeUser } from '../../db/access';
 import { issueLink } from '../../db/login-tokens';
+import { mailInvitation } from '../../infra/invitation-mail';
 import { ACCESS_MANAGE } from '../../domain/access';
 import { isEmail } from '../../domain/spec';
 import { when } from '../format';
@@ -51,6 +52,18 @@ export const inviteAction: Action = {
       });
     });
     const url = `${ctx.config.publicUrl}/invite/${link.token}`;
+    // Mailed after the commit, so a mail never names a link that does not exist.
+    const mailed = ctx.config.mail
+      ? await mailInvitation(db, ctx.config.mail, {
+          accountId: scope.accountId,
+          accountName: scope.accountName,
+          email,
+          linkId: link.id,
+          url,
+          expiresAt: link.expiresAt,
+          invitedBy: ctx.email,
+        })
+      : undefined;
     return {
       title: `Invitation for ${email}`,
       body: html`<div class="notice" role="status">
@@ -59,11 +72,25 @@ export const inviteAction: Action = {
             ${chosen.map((r) => r.name).join(', ')}.
           </p>
         </div>
-        <h2>Send this link to ${email}</h2>
+        ${
+          mailed?.status === 'sent'
+            ? html`<p id="invitation-mail">
+                The invitation was mailed to ${email}. The link is also here, once:
+              </p>`
+            : html`<h2>Send this link to ${email}</h2>
+                ${
+                  mailed
+                    ? html`<p id="invitation-mail">
+                        The mail could not be sent (${mailed.detail}): send the link yourself.
+                      </p>`
+                    : ''
+                }`
+        }
         <p class="secret" id="invitation-link">${url}</p>
         <p>
-          It is shown only this once: copy it now and send it to ${email} yourself. Opening it, they choose a
-          password and are signed in. It works once, until ${when(link.expiresAt)}.
+          It is shown only this
+          once${mailed?.status === 'sent' ? '' : html`: copy it now and send it to ${email} yourself`}.
+          Opening it, they choose a password and are signed in. It works once, until ${when(link.expiresAt)}.
         </p>
         <p>If the link is lost or expires, remove ${email} and invite them again.</p>
         <p><a href="/access">Back to Access</a></p>`,

@@ -307,49 +307,50 @@ async function historyOf(
   const all =
     root === scope.accountId ? stored.rows.filter((r) => r.scope === 'account') : summed(stored.rows, orgs);
   // A product with no usage in six months gets a name in a sentence, not an empty chart.
-  const used = (s: { values: (string | null)[] }) => s.values.some((v) => v !== null && !/^0(\.0*)?$/.test(v));
+  const used = (s: { values: (string | null)[] }) =>
+    s.values.some((v) => v !== null && !/^0(\.0*)?$/.test(v));
   const series = all.filter(used);
   const idle = all.filter((s) => !used(s)).map((s) => s.usage_type);
   return html`${at !== month ? html`<p class="hint">As of the close of ${monthName(at)}, the latest before ${monthName(month)}.</p>` : ''}
-  ${idle.length ? html`<p>No ${view} usage in these six months: ${idle.join(', ')}.</p>` : ''}
-  <div class="history-grid">
-  ${series.map((s, i) =>
-    figure({
-      id: `history-${s.usage_type}`,
-      caption: `${s.usage_type}: ${view} usage, ${monthName(stored.months[0] as string)} to ${monthName(stored.months.at(-1) as string)}`,
-      chart: chartSvg(
-        {
-          grid: { left: 64, right: 16, top: 16, bottom: 32 },
-          xAxis: { type: 'category', data: stored.months },
-          yAxis: { type: 'value' },
-          // Positions only: the exact figures are in the table beside the chart.
-          series: [
-            { type: 'bar', barMaxWidth: 36, data: s.values.map((v) => (v === null ? null : Number(v))) },
-          ],
-          color: [PALETTE[i % PALETTE.length] as string],
-        },
-        { width: 420, height: 200 },
-      ),
-      table: html`<table>
-        <thead>
-          <tr>
-            <th scope="col">Month</th>
-            <th scope="col" class="num">Usage</th>
-          </tr>
-        </thead>
-        <tbody>
-          ${stored.months.map(
-            (m, k) =>
-              html`<tr>
-                <th scope="row">${m}</th>
-                <td class="num">${qty(s.values[k])}</td>
-              </tr>`,
-          )}
-        </tbody>
-      </table>`,
-    }),
-  )}
-  </div>`;
+    ${idle.length ? html`<p>No ${view} usage in these six months: ${idle.join(', ')}.</p>` : ''}
+    <div class="history-grid">
+      ${series.map((s, i) =>
+        figure({
+          id: `history-${s.usage_type}`,
+          caption: `${s.usage_type}: ${view} usage, ${monthName(stored.months[0] as string)} to ${monthName(stored.months.at(-1) as string)}`,
+          chart: chartSvg(
+            {
+              grid: { left: 64, right: 16, top: 16, bottom: 32 },
+              xAxis: { type: 'category', data: stored.months },
+              yAxis: { type: 'value' },
+              // Positions only: the exact figures are in the table beside the chart.
+              series: [
+                { type: 'bar', barMaxWidth: 36, data: s.values.map((v) => (v === null ? null : Number(v))) },
+              ],
+              color: [PALETTE[i % PALETTE.length] as string],
+            },
+            { width: 420, height: 200 },
+          ),
+          table: html`<table>
+            <thead>
+              <tr>
+                <th scope="col">Month</th>
+                <th scope="col" class="num">Usage</th>
+              </tr>
+            </thead>
+            <tbody>
+              ${stored.months.map(
+                (m, k) =>
+                  html`<tr>
+                    <th scope="row">${m}</th>
+                    <td class="num">${qty(s.values[k])}</td>
+                  </tr>`,
+              )}
+            </tbody>
+          </table>`,
+        }),
+      )}
+    </div>`;
 }
 
 /** The org rows of a subtree, summed per product month by month (a month no org has stays empty). */
