@@ -68,7 +68,7 @@ function renderSvg(option: echarts.EChartsCoreOption, size: ChartSize): Html {
       textStyle: { fontFamily: 'DejaVu Sans, sans-serif' },
       ...option,
     });
-    return trusted(withoutStyleAttributes(chart.renderToSVGString()));
+    return trusted(cspSafe(chart.renderToSVGString()));
   } finally {
     chart.dispose();
   }
@@ -88,18 +88,23 @@ const PRESENTATION = new Set([
 ]);
 
 /**
- * The console's CSP allows no inline style; ECharts writes a few `style="font-size:12px;…"` attributes. SVG has
- * presentation attributes for the same properties, which CSP does not govern, so the style becomes those.
+ * The console's CSP allows no inline style. ECharts writes a few `style="font-size:12px;…"` attributes, which
+ * become SVG presentation attributes (CSP does not govern those), and a `<style>` of hover rules keyed by
+ * per-instance class names (`zr3-cls-1`): hover needs script anyway, so both go — which also makes the SVG the
+ * same whichever chart the process drew before it.
  */
-export function withoutStyleAttributes(svg: string): string {
-  return svg.replace(/ style="([^"]*)"/g, (_m, body: string) =>
-    body
-      .split(';')
-      .map((d) => d.split(':').map((x) => x.trim()))
-      .filter(([k, v]) => k && v && PRESENTATION.has(k))
-      .map(([k, v]) => ` ${k}="${v}"`)
-      .join(''),
-  );
+export function cspSafe(svg: string): string {
+  return svg
+    .replace(/<style[^>]*>[\s\S]*?<\/style>\n?/g, '')
+    .replace(/ class="zr\d+-cls-\d+"/g, '')
+    .replace(/ style="([^"]*)"/g, (_m, body: string) =>
+      body
+        .split(';')
+        .map((d) => d.split(':').map((x) => x.trim()))
+        .filter(([k, v]) => k && v && PRESENTATION.has(k))
+        .map(([k, v]) => ` ${k}="${v}"`)
+        .join(''),
+    );
 }
 
 /** A chart with its caption and, beside it, the table of its numbers (the chart alone says nothing to a screen reader). */

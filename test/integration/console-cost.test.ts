@@ -28,7 +28,8 @@ function cells(html: string, rowId: string): string[] {
 const usd = (v: string) => `${formatNumber(v, 2)} USD`;
 const shownChange = (prev: string, cur: string) => {
   const c = change(prev, cur).pct;
-  return c === 'new' ? 'new' : c.startsWith('-') ? `−${c.slice(1)}` : `+${c}`;
+  // No change is "0 %", unsigned.
+  return c === 'new' || c === '0 %' ? c : c.startsWith('-') ? `−${c.slice(1)}` : `+${c}`;
 };
 
 /** Per org, the cost of a closed month's latest version, straight from month_end_orgs. */

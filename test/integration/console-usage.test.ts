@@ -15,7 +15,7 @@ describe('the Usage page', () => {
     const v = await findVersion(f.db, 'acme', '2026-10');
     for (const t of await totals(f.db, v!)) {
       const row = new RegExp(
-        `<th scope="row">${t.usage_type}</th><td>[^<]*</td><td class="num">([^<]+)</td>`,
+        `<th scope="row">${t.usage_type}</th>\\s*<td>[^<]*</td>\\s*<td class="num">([^<]+)</td>`,
       ).exec(html);
       expect(row?.[1]).toBe(formatNumber(t.billable_usage));
     }

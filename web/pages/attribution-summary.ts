@@ -77,7 +77,8 @@ export async function tagSummarySection(ctx: PageCtx, month: string | undefined)
               type: 'category',
               inverse: true,
               data: topRows.map(label),
-              axisLabel: { width: 190, overflow: 'truncate' },
+              // Server-side, ECharts estimates text widths; DejaVu Sans runs wider, hence the slack to grid.left.
+              axisLabel: { width: 150, overflow: 'truncate' },
             },
             // Positions only: the exact figures are in the table beside the chart.
             series: [{ type: 'bar', barMaxWidth: 18, data: topRows.map((r) => Number(value(r))) }],

@@ -1,5 +1,5 @@
 import { orgCostsByMonth, type OrgMonthCost } from '../../db/console-cost';
-import { consoleMonths, type ConsoleMonth } from '../../db/console-reads';
+import { consoleMonths, defaultMonth, type ConsoleMonth } from '../../db/console-reads';
 import { committedCosts, estimateReport } from '../../db/estimate-reads';
 import { COST_READ } from '../../domain/access';
 import { dec, sum, text } from '../../domain/exact';
@@ -46,7 +46,7 @@ export const costPage: Page = {
     const { db, scope } = ctx;
     const asOf = new Date(ctx.now).toISOString();
     const months = await consoleMonths(db, scope.accountId, asOf);
-    const month = monthQ(ctx.query) ?? (months[0]?.month as string);
+    const month = monthQ(ctx.query) ?? (defaultMonth(months) as string);
     const six = monthsEnding(month, HISTORY_MONTHS);
     const [figures, closed, estimate] = await Promise.all([
       monthFiguresIfAny(db, scope, { month, asOf }),

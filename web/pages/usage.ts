@@ -1,5 +1,5 @@
 import { orgTree } from '../../db/accounts';
-import { consoleMonths, latestTrendMonth } from '../../db/console-reads';
+import { consoleMonths, defaultMonth, latestTrendMonth } from '../../db/console-reads';
 import { storedTrends, type StoredTrend } from '../../db/trends';
 import { add, dec, text, ZERO } from '../../domain/exact';
 import { previousMonth } from '../../domain/month-end';
@@ -38,7 +38,7 @@ export const usagePage: Page = {
     const { db, scope, query } = ctx;
     const asOf = new Date(ctx.now).toISOString();
     const months = await consoleMonths(db, scope.accountId, asOf);
-    const month = monthQ(query) ?? (months[0]?.month as string);
+    const month = monthQ(query) ?? (defaultMonth(months) as string);
     const view = oneOf(query, 'view', ['billable', 'all'] as const, 'billable');
     const root = query.org ?? scope.org;
     requireOrg(scope, root);
@@ -70,6 +70,14 @@ export const usagePage: Page = {
       products[0]?.usage_type ?? '',
     );
     const history = await historyOf(ctx, month, view, root, orgs);
+    if (!products.length)
+      return {
+        title,
+        body: html`${picker}
+          <p>No usage of these organizations in ${monthName(month)} yet (${figures.source}).</p>
+          <h2>Six months</h2>
+          ${history}`,
+      };
     return {
       title,
       body: html`${picker}
