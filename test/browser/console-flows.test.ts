@@ -1,5 +1,7 @@
+import fs from 'node:fs';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { removeUser } from '../../db/access';
+import { attributeDay } from '../../db/attribution';
 import { findVersion, totals } from '../../db/month-end-report';
 import { formatNumber } from '../../domain/month-end-report';
 import { USERS } from '../support/api';
@@ -133,5 +135,38 @@ describe('the console in a browser', () => {
     );
     await page.reload();
     expect(page.url()).toContain('/sign-in');
+  });
+
+  it('changes the tag keys through the form, and the next attribution splits by the new keys', async () => {
+    const page = await signedIn('acme/editor', '/attribution?month=2026-11');
+    await page.getByLabel('Tag keys', { exact: true }).fill('team, env');
+    await page.getByLabel('Effective from').fill('2026-11-18');
+    await page.getByRole('button', { name: 'Preview' }).click();
+    // The preview changes nothing yet.
+    expect(
+      await f
+        .db('audit_log')
+        .where({ action: 'spec.apply', actor: 'user:editor@acme.example' })
+        .count({ n: '*' }),
+    ).toEqual([{ n: '0' }]);
+    await page.getByRole('button', { name: 'Save' }).click();
+    await page.waitForURL('**/attribution?**');
+    expect(
+      await f
+        .db('audit_log')
+        .where({ action: 'spec.apply', actor: 'user:editor@acme.example' })
+        .count({ n: '*' }),
+    ).toEqual([{ n: '1' }]);
+
+    await attributeDay(f.db, { accountId: 'acme', day: '2026-11-18' });
+    await page.goto(`${f.url}/attribution?month=2026-11`);
+    const row = page.locator('tr', { has: page.getByRole('rowheader', { name: '2026-11-18' }) });
+    expect(await row.locator('td').first().textContent()).toBe('team, env');
+    const download = page.waitForEvent('download');
+    await row.getByRole('link', { name: 'infra_hosts' }).click();
+    const file = await (await download).path();
+    const header = fs.readFileSync(file, 'utf8').split('\n')[0];
+    expect(header).toContain('team');
+    expect(header).not.toContain('service');
   });
 });
