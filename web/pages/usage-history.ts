@@ -1,0 +1,89 @@
+import { latestTrendMonth } from '../../db/console-reads';
+import { storedTrends, type StoredTrend } from '../../db/trends';
+import { add, dec, text, ZERO } from '../../domain/exact';
+import { chartSvg, figure, PALETTE } from '../chart';
+import { monthName, qty } from '../format';
+import { html, type Html } from '../html';
+import type { PageCtx } from '../page';
+import type { TreeOrg } from '../widgets';
+
+/** Six months per product, from the stored trends of the month (or of the last close before it). */
+export async function historyOf(
+  ctx: PageCtx,
+  month: string,
+  view: 'billable' | 'all',
+  root: string,
+  orgs: readonly TreeOrg[],
+): Promise<Html> {
+  const { db, scope } = ctx;
+  const at = await latestTrendMonth(db, scope.accountId, month);
+  const stored = at && (await storedTrends(db, { accountId: scope.accountId, month: at, view }));
+  if (!stored) return html`<p>No six-month history is stored yet: it is computed when a month is closed.</p>`;
+  const all =
+    root === scope.accountId ? stored.rows.filter((r) => r.scope === 'account') : summed(stored.rows, orgs);
+  // A product with no usage in six months gets a name in a sentence, not an empty chart.
+  const used = (s: { values: (string | null)[] }) =>
+    s.values.some((v) => v !== null && !/^0(\.0*)?$/.test(v));
+  const series = all.filter(used);
+  const idle = all.filter((s) => !used(s)).map((s) => s.usage_type);
+  return html`${at !== month ? html`<p class="hint">As of the close of ${monthName(at)}, the latest before ${monthName(month)}.</p>` : ''}
+    ${idle.length ? html`<p>No ${view} usage in these six months: ${idle.join(', ')}.</p>` : ''}
+    <div class="history-grid">
+      ${series.map((s, i) =>
+        figure({
+          id: `history-${s.usage_type}`,
+          caption: `${s.usage_type}: ${view} usage, ${monthName(stored.months[0] as string)} to ${monthName(stored.months.at(-1) as string)}`,
+          chart: chartSvg(
+            {
+              grid: { left: 64, right: 16, top: 16, bottom: 32 },
+              xAxis: { type: 'category', data: stored.months },
+              yAxis: { type: 'value' },
+              // Positions only: the exact figures are in the table beside the chart.
+              series: [
+                { type: 'bar', barMaxWidth: 36, data: s.values.map((v) => (v === null ? null : Number(v))) },
+              ],
+              color: [PALETTE[i % PALETTE.length] as string],
+            },
+            { width: 420, height: 200 },
+          ),
+          table: html`<table>
+            <thead>
+              <tr>
+                <th scope="col">Month</th>
+                <th scope="col" class="num">Usage</th>
+              </tr>
+            </thead>
+            <tbody>
+              ${stored.months.map(
+                (m, k) =>
+                  html`<tr>
+                    <th scope="row">${m}</th>
+                    <td class="num">${qty(s.values[k])}</td>
+                  </tr>`,
+              )}
+            </tbody>
+          </table>`,
+        }),
+      )}
+    </div>`;
+}
+
+/** The org rows of a subtree, summed per product month by month (a month no org has stays empty). */
+function summed(
+  rows: readonly StoredTrend[],
+  orgs: readonly TreeOrg[],
+): { usage_type: string; values: (string | null)[] }[] {
+  const ids = new Set(orgs.map((o) => o.public_id));
+  const by = new Map<string, (ReturnType<typeof dec> | null)[]>();
+  for (const r of rows) {
+    if (r.scope !== 'org' || !ids.has(r.public_id)) continue;
+    const acc = by.get(r.usage_type) ?? r.values.map(() => null);
+    r.values.forEach((v, k) => {
+      if (v !== null) acc[k] = add(acc[k] ?? ZERO, dec(v));
+    });
+    by.set(r.usage_type, acc);
+  }
+  return [...by]
+    .sort(([a], [b]) => (a < b ? -1 : 1))
+    .map(([usage_type, vs]) => ({ usage_type, values: vs.map((v) => (v === null ? null : text(v))) }));
+}
