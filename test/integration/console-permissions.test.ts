@@ -61,9 +61,9 @@ describe('the console permission matrix', () => {
       const caller = callerOf(user);
       const cookie = await f.signIn(user);
       // Any signed-in page carries the session's CSRF token (the sign-out form), so only the permission refuses.
-    const first = PAGES.find((p) => p.nav && !denial(caller, p.need));
-    const csrf = f.csrfOf((await f.page(user, first?.path ?? '/')).html);
-    for (const a of ACTIONS.filter((x) => denial(caller, x.need))) {
+      const first = PAGES.find((p) => p.nav && !denial(caller, p.need));
+      const csrf = f.csrfOf((await f.page(user, first?.path ?? '/')).html);
+      for (const a of ACTIONS.filter((x) => denial(caller, x.need))) {
         const res = await f.post(cookie, a.path, { csrf });
         expect(`${a.path} ${res.status}`).toBe(`${a.path} 404`);
       }
