@@ -217,8 +217,8 @@ export interface StoredTrend {
 
 export async function storedTrends(
   db: Knex,
-  /** `orgs`: only these orgs' rows, and no account rows (a reader below the root org). */
-  q: { accountId: string; month: string; view?: View; org?: string; orgs?: string[] },
+  /** `orgs`: only these orgs' rows, and no account rows (a reader below the root org); `accountOnly`: no org rows. */
+  q: { accountId: string; month: string; view?: View; org?: string; orgs?: string[]; accountOnly?: boolean },
 ): Promise<
   | { months: string[]; missingMonths: string[]; rows: StoredTrend[]; movers: Record<string, unknown>[] }
   | undefined
@@ -234,6 +234,7 @@ export async function storedTrends(
       if (q.view) x.where({ view: q.view });
       if (q.org) x.where({ public_id: q.org });
       if (q.orgs) x.where({ scope: 'org' }).whereIn('public_id', q.orgs);
+      if (q.accountOnly) x.where({ scope: 'account' });
     })
     .orderByRaw(`scope, public_id COLLATE "C", usage_type COLLATE "C", view`)
     .select(

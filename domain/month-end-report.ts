@@ -149,8 +149,10 @@ export interface OrgSummary {
 }
 
 /** Per org: Σ cost over products and the share of the account's cost (one decimal, display only). */
-export function orgSummaries(rows: readonly OrgRow[]): OrgSummary[] {
-  const byOrg = new Map<string, OrgRow[]>();
+export function orgSummaries(
+  rows: readonly Pick<OrgRow, 'public_id' | 'org_name' | 'billable' | 'total_cost'>[],
+): OrgSummary[] {
+  const byOrg = new Map<string, Pick<OrgRow, 'public_id' | 'org_name' | 'billable' | 'total_cost'>[]>();
   for (const r of rows) {
     const list = byOrg.get(r.public_id);
     if (list) list.push(r);
@@ -159,7 +161,7 @@ export function orgSummaries(rows: readonly OrgRow[]): OrgSummary[] {
   const account = sum(rows.map((r) => dec(r.total_cost)));
   return [...byOrg.values()]
     .map((list) => {
-      const first = list[0] as OrgRow;
+      const first = list[0] as (typeof list)[number];
       const cost = sum(list.map((r) => dec(r.total_cost)));
       return {
         public_id: first.public_id,

@@ -1,77 +1,13 @@
-import { add, dec, text, ZERO } from '../../domain/exact';
-import { orgSummaries, type OrgRow, type TotalRow } from '../../domain/month-end-report';
+import type { ProductOrgRow } from '../../db/console-usage';
+import type { OrgSummary } from '../../domain/month-end-report';
 import { summarizeOrgs } from '../../domain/usage-summary';
-import type { MonthFigures } from '../../queries/summary';
 import { changeCell, money, pct, qty } from '../format';
 import { href, html, type Html } from '../html';
 import type { PageCtx } from '../page';
 import { wrap, type TreeOrg } from '../widgets';
+import type { ProductLine } from './usage-data';
 
 /** The Usage page's two tables: per product, and per org of the tree. */
-export interface ProductLine {
-  usage_type: string;
-  unit: string;
-  usage: string;
-  included: string;
-  on_demand: string;
-  cost: string;
-}
-
-/** The account's rows, or — for an org — the sums of the rows of the orgs in its subtree. */
-export function productLines(
-  f: MonthFigures,
-  orgs: readonly TreeOrg[],
-  wholeAccount: boolean,
-  view: 'billable' | 'all',
-): ProductLine[] {
-  if (wholeAccount)
-    return f.totals.map((t: TotalRow) => ({
-      usage_type: t.usage_type,
-      unit: t.unit,
-      usage: view === 'billable' ? t.billable_usage : t.total_usage,
-      included: t.included_usage,
-      on_demand: t.on_demand_usage,
-      cost: t.total_cost,
-    }));
-  const ids = new Set(orgs.map((o) => o.public_id));
-  const by = new Map<
-    string,
-    {
-      unit: string;
-      usage: ReturnType<typeof dec>;
-      included: ReturnType<typeof dec>;
-      on_demand: ReturnType<typeof dec>;
-      cost: ReturnType<typeof dec>;
-    }
-  >();
-  const units = new Map(f.totals.map((t) => [t.usage_type, t.unit]));
-  for (const r of f.orgs) {
-    if (!ids.has(r.public_id)) continue;
-    const a = by.get(r.usage_type) ?? {
-      unit: units.get(r.usage_type) ?? '',
-      usage: ZERO,
-      included: ZERO,
-      on_demand: ZERO,
-      cost: ZERO,
-    };
-    a.usage = add(a.usage, dec(view === 'billable' ? r.billable_usage : r.total_usage));
-    a.included = add(a.included, dec(r.committed_usage));
-    a.on_demand = add(a.on_demand, dec(r.on_demand_usage));
-    a.cost = add(a.cost, dec(r.total_cost));
-    by.set(r.usage_type, a);
-  }
-  return [...by]
-    .sort(([a], [b]) => (a < b ? -1 : 1))
-    .map(([usage_type, a]) => ({
-      usage_type,
-      unit: a.unit,
-      usage: text(a.usage),
-      included: text(a.included),
-      on_demand: text(a.on_demand),
-      cost: text(a.cost),
-    }));
-}
-
 export function productTable(
   products: ProductLine[],
   previous: Map<string, ProductLine> | undefined,
@@ -113,7 +49,7 @@ export function productTable(
 
 export function orgTable(
   ctx: PageCtx,
-  f: MonthFigures,
+  data: { costs: readonly OrgSummary[]; rows: readonly ProductOrgRow[] },
   orgs: readonly TreeOrg[],
   product: string,
   products: readonly ProductLine[],
@@ -121,16 +57,9 @@ export function orgTable(
   month: string,
 ): Html {
   // Shares are of the account, computed over every org before the scope's rows are picked (as the API does).
-  const costs = new Map(orgSummaries(f.orgs).map((o) => [o.public_id, o]));
-  const shares = new Map(
-    summarizeOrgs(
-      ctx.scope.accountId,
-      f.orgs.filter((r) => r.usage_type === product),
-      view,
-    ).map((o) => [o.public_id, o]),
-  );
-  const rows = new Map<string, OrgRow>();
-  for (const r of f.orgs) if (r.usage_type === product) rows.set(r.public_id, r);
+  const costs = new Map(data.costs.map((o) => [o.public_id, o]));
+  const shares = new Map(summarizeOrgs(ctx.scope.accountId, data.rows, view).map((o) => [o.public_id, o]));
+  const rows = new Map(data.rows.map((r) => [r.public_id, r]));
   return html`<form method="get" action="/usage" class="filters">
       <input type="hidden" name="month" value="${month}" /><input type="hidden" name="view" value="${view}" />
       ${orgs[0] && orgs[0].public_id !== ctx.scope.org ? html`<input type="hidden" name="org" value="${orgs[0].public_id}" />` : ''}

@@ -4,14 +4,14 @@ import { consoleMonths, defaultMonth } from '../../db/console-reads';
 import { add, dec, text, ZERO } from '../../domain/exact';
 import { previousMonth } from '../../domain/month-end';
 import { requireOrg } from '../../queries/scope';
-import { monthFiguresIfAny } from '../../queries/summary';
 import { money, monthName, when } from '../format';
 import { html, type Html } from '../html';
 import type { Page, PageCtx } from '../page';
 import { monthQ, oneOf } from '../params';
 import { monthOptions, orgTreeOf, statusBadge } from '../widgets';
 import { historyOf } from './usage-history';
-import { orgTable, productLines, productTable } from './usage-tables';
+import { usageMonth } from './usage-data';
+import { orgTable, productTable } from './usage-tables';
 
 /**
  * Usage: per product the figure of the account (or of the org chosen, with the orgs below it), its included and
@@ -31,12 +31,12 @@ export const usagePage: Page = {
     const view = oneOf(query, 'view', ['billable', 'all'] as const, 'billable');
     const root = query.org ?? scope.org;
     requireOrg(scope, root);
-    const [figures, before, tree] = await Promise.all([
-      monthFiguresIfAny(db, scope, { month, asOf }),
-      monthFiguresIfAny(db, scope, { month: previousMonth(month), asOf }),
-      orgTree(db, scope.accountId),
+    const orgs = orgTreeOf(await orgTree(db, scope.accountId), scope, root);
+    const subtree = root === scope.accountId ? undefined : orgs.map((o) => o.public_id);
+    const [figures, before] = await Promise.all([
+      usageMonth(db, scope, { month, asOf, view, orgs: subtree }),
+      usageMonth(db, scope, { month: previousMonth(month), asOf, view, orgs: subtree }),
     ]);
-    const orgs = orgTreeOf(tree, scope, root);
     const title = root === scope.accountId ? 'Usage' : `Usage of ${scope.orgs.get(root) ?? root}`;
     const picker = filters(ctx, months, month, view, root);
     if (!figures)
@@ -48,17 +48,19 @@ export const usagePage: Page = {
             first usage.
           </p>`,
       };
-    const products = productLines(figures, orgs, root === scope.accountId, view);
-    const previous =
-      before &&
-      new Map(productLines(before, orgs, root === scope.accountId, view).map((p) => [p.usage_type, p]));
+    const products = figures.products;
+    const previous = before && new Map(before.products.map((p) => [p.usage_type, p]));
     const product = oneOf(
       query,
       'product',
       products.map((p) => p.usage_type),
       products[0]?.usage_type ?? '',
     );
-    const history = await historyOf(ctx, month, view, root, orgs);
+    const [history, rows, costs] = await Promise.all([
+      historyOf(ctx, month, view, root, orgs),
+      figures.productRows(product),
+      figures.costs(),
+    ]);
     if (!products.length)
       return {
         title,
@@ -95,7 +97,7 @@ export const usagePage: Page = {
         <h2>Products</h2>
         ${productTable(products, previous, figures.status === 'month_to_date')}
         <h2>Organizations</h2>
-        ${orgTable(ctx, figures, orgs, product, products, view, month)}
+        ${orgTable(ctx, { costs, rows }, orgs, product, products, view, month)}
         <h2>Six months</h2>
         ${history}`,
     };
