@@ -5,7 +5,7 @@ import { chartSvg, figure, PALETTE } from '../chart';
 import { monthName, qty } from '../format';
 import { html, type Html } from '../html';
 import type { PageCtx } from '../page';
-import type { TreeOrg } from '../widgets';
+import { wrap, type TreeOrg } from '../widgets';
 
 /** Six months per product, from the stored trends of the month (or of the last close before it). */
 export async function historyOf(
@@ -35,45 +35,86 @@ export async function historyOf(
   const series = all.filter(used);
   const idle = all.filter((s) => !used(s)).map((s) => s.usage_type);
   return html`${at !== month ? html`<p class="hint">As of the close of ${monthName(at)}, the latest before ${monthName(month)}.</p>` : ''}
-    ${idle.length ? html`<p>No ${view} usage in these six months: ${idle.join(', ')}.</p>` : ''}
-    <div class="history-grid">
-      ${series.map((s, i) =>
-        figure({
-          id: `history-${s.usage_type}`,
-          caption: `${s.usage_type}: ${view} usage, ${monthName(stored.months[0] as string)} to ${monthName(stored.months.at(-1) as string)}`,
-          chart: chartSvg(
-            {
-              grid: { left: 64, right: 16, top: 16, bottom: 32 },
-              xAxis: { type: 'category', data: stored.months },
-              yAxis: { type: 'value' },
-              // Positions only: the exact figures are in the table beside the chart.
-              series: [
-                { type: 'bar', barMaxWidth: 36, data: s.values.map((v) => (v === null ? null : Number(v))) },
-              ],
-              color: [PALETTE[i % PALETTE.length] as string],
-            },
-            { width: 420, height: 200 },
-          ),
-          table: html`<table>
-            <thead>
-              <tr>
-                <th scope="col">Month</th>
-                <th scope="col" class="num">Usage</th>
-              </tr>
-            </thead>
-            <tbody>
-              ${stored.months.map(
-                (m, k) =>
-                  html`<tr>
-                    <th scope="row">${m}</th>
-                    <td class="num">${qty(s.values[k])}</td>
-                  </tr>`,
-              )}
-            </tbody>
-          </table>`,
-        }),
-      )}
-    </div>`;
+  ${idle.length ? html`<p>No ${view} usage in these six months: ${idle.join(', ')}.</p>` : ''}
+  ${series.length ? sixMonths(series, stored.months, view) : ''}`;
+}
+
+const COLS = 3;
+const PANEL = { width: 300, height: 150, gap: 24, title: 30 };
+
+/**
+ * Six months of every product with usage as small multiples — one panel per product, each on its own scale — in
+ * one chart: one ECharts instance draws 20 panels in about half the time of 20 charts, and a page opened for the
+ * first time draws it whole. The table beside it has every figure.
+ */
+function sixMonths(
+  series: readonly { usage_type: string; values: (string | null)[] }[],
+  months: readonly string[],
+  view: string,
+): Html {
+  const rows = Math.ceil(series.length / COLS);
+  const cell = (i: number) => ({
+    left: (i % COLS) * (PANEL.width + PANEL.gap) + 48,
+    top: Math.floor(i / COLS) * (PANEL.height + PANEL.title + PANEL.gap) + PANEL.title,
+  });
+  const short = months.map((m) => m.slice(2).replace('-', '/'));
+  const chart = chartSvg(
+    {
+      title: series.map((s, i) => ({
+        text: s.usage_type,
+        left: cell(i).left - 40,
+        top: cell(i).top - PANEL.title,
+        textStyle: { fontSize: 12, fontWeight: 'bold' },
+      })),
+      grid: series.map((_s, i) => ({ ...cell(i), width: PANEL.width - 56, height: PANEL.height - 28 })),
+      xAxis: series.map((_s, i) => ({
+        type: 'category',
+        data: short,
+        gridIndex: i,
+        axisLabel: { fontSize: 10 },
+      })),
+      yAxis: series.map((_s, i) => ({
+        type: 'value',
+        gridIndex: i,
+        splitNumber: 3,
+        axisLabel: { fontSize: 10 },
+      })),
+      // Positions only: the exact figures are in the table beside the chart.
+      series: series.map((s, i) => ({
+        type: 'bar',
+        xAxisIndex: i,
+        yAxisIndex: i,
+        barMaxWidth: 24,
+        itemStyle: { color: PALETTE[i % PALETTE.length] },
+        data: s.values.map((v) => (v === null ? null : Number(v))),
+      })),
+    },
+    { width: COLS * (PANEL.width + PANEL.gap), height: rows * (PANEL.height + PANEL.title + PANEL.gap) },
+  );
+  return figure({
+    id: 'history',
+    caption: `Six months of ${view} usage per product, ${monthName(months[0] as string)} to ${monthName(months.at(-1) as string)}`,
+    chart,
+    table: wrap(
+      html`<table id="history-table">
+        <thead>
+          <tr>
+            <th scope="col">Product</th>
+            ${months.map((m) => html`<th scope="col" class="num">${m}</th>`)}
+          </tr>
+        </thead>
+        <tbody>
+          ${series.map(
+            (s) =>
+              html`<tr>
+                <th scope="row">${s.usage_type}</th>
+                ${s.values.map((v) => html`<td class="num">${qty(v)}</td>`)}
+              </tr>`,
+          )}
+        </tbody>
+      </table>`,
+    ),
+  });
 }
 
 /** The org rows of a subtree, summed per product month by month (a month no org has stays empty). */
