@@ -194,7 +194,7 @@ async function main(): Promise<void> {
         "day a quarter its size (floor); rows/s = export speed of the larger day. api: figure = the endpoint's requests/s",
         "over loopback, floor = the same rows' SQL straight through pg (queries/s), ratio = API / direct throughput",
         '(higher is better); rows = rows of one response. console: figure = p50 of one Usage page render (in process, one',
-        'at a time), floor = p50 of the page\'s reads written by hand through pg; p99 and the first view in the JSON.',
+        "at a time), floor = p50 of the page's reads written by hand through pg; p99 and the first view in the JSON.",
         ...apiTable(lines),
       ].join('\n');
       fs.writeFileSync(path.join(workDir, `bench-${name}.md`), `${md}\n`);
