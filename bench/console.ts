@@ -130,7 +130,7 @@ export async function benchConsole(
       p99s.push(pct(lat, 99));
       opts.log(
         `  console /usage run ${r + 1}: ${s.requests} renders, p50 ${median(lat).toFixed(1)} ms, p99 ${pct(lat, 99).toFixed(1)} ms; ` +
-          `floor (same rows by hand) p50 ${median(fl).toFixed(1)} ms`,
+          `floor (the page's reads by hand) p50 ${median(fl).toFixed(1)} ms`,
       );
     }
     const line = benchLine(
