@@ -67,6 +67,10 @@ function renderSvg(option: echarts.EChartsCoreOption, size: ChartSize): Html {
       color: PALETTE,
       textStyle: { fontFamily: 'DejaVu Sans, sans-serif' },
       ...option,
+      // On the server ECharts estimates text widths; DejaVu Sans runs wider, so legend entries need more room.
+      ...(option.legend && !Array.isArray(option.legend)
+        ? { legend: { itemGap: 28, ...(option.legend as object) } }
+        : {}),
     });
     return trusted(cspSafe(chart.renderToSVGString()));
   } finally {

@@ -56,7 +56,8 @@ export function billBlock(month: string, f: MonthFigures, p: Projection | undefi
   const lines = [soFar(f.totals, label), ...(p ? [projectedBill(p)] : [])];
   const chart = chartSvg(
     {
-      grid: { left: 80, right: 16, top: 36, bottom: 32 },
+      // Room for the legend above the axis name (they overlapped at 36).
+      grid: { left: 80, right: 16, top: 52, bottom: 32 },
       legend: { top: 0 },
       xAxis: { type: 'category', data: lines.map((l) => l.label) },
       yAxis: { type: 'value', name: 'USD' },

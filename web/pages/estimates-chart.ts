@@ -48,7 +48,7 @@ export function productFigure(q: {
   const dataTop = Math.max(0, ...points.flatMap((p) => [p.mtd, p.projected, p.included ?? '0'].map(Number)));
   const chart = chartSvg(
     {
-      grid: { left: 72, right: 96, top: 40, bottom: 40 },
+      grid: { left: 72, right: 40, top: 52, bottom: 40 },
       legend: { top: 0 },
       xAxis: {
         type: 'value',
@@ -87,7 +87,8 @@ export function productFigure(q: {
                   symbol: 'none',
                   silent: true,
                   lineStyle: { color: THRESHOLD_COLOUR, type: 'dotted', width: 2 },
-                  label: { formatter: '{b}', position: 'end' },
+                  // Inside the plot, above its line: a rule id at the end of the line ran off the chart.
+                  label: { formatter: '{b}', position: 'insideEndTop' },
                   data: drawn.map((t) => ({ name: t.id, yAxis: Number(t.limit) })),
                 },
               },
