@@ -78,7 +78,7 @@ export async function accessPhase(db: Knex, config: Config, keep: boolean): Prom
     const admin = keys[0] as CreatedKey;
     log(
       `\ntry it (the API runs on with --keep, or with \`npm run orgtally -- serve\`):\n  curl -s -H "DD-API-KEY: ${admin.api_key}" -H "DD-APPLICATION-KEY: ${admin.application_key}" \\\n` +
-        `    "${base}${billable}"\n  OpenAPI: ${base}/api/openapi.json  ·  the Datadog clients: README "Pointing the Datadog clients at orgtally"`,
+        `    "${base}${billable}"\n  OpenAPI: ${base}/api/openapi.json  ·  the Datadog clients: docs/api.md "Pointing the Datadog clients at orgtally"`,
     );
   } finally {
     await app.close();
