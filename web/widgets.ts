@@ -1,6 +1,6 @@
 import type { ConsoleMonth } from '../db/console-reads';
 import type { Scope } from '../queries/scope';
-import { monthName } from './format';
+import { monthName, when } from './format';
 import { html, type Html } from './html';
 
 /** Pieces more than one page uses: the month picker, the status badge, the org tree of a scope. */
@@ -57,3 +57,20 @@ export function orgTreeOf(
 
 /** A table that scrolls sideways on a narrow screen instead of breaking the page. */
 export const wrap = (table: Html): Html => html`<div class="table-wrap">${table}</div>`;
+
+/** The facts at the top of a month's page: the month, where its figures stand, and the page's own figures. */
+export function monthFacts(
+  f: { month: string; status: string; data_complete_through: string },
+  extra: readonly { label: string; value: string; id?: string }[],
+): Html {
+  const fact = (label: string, value: Html | string, id?: string) =>
+    html`<div>
+      <dt>${label}</dt>
+      <dd ${id ? html`id="${id}"` : ''}>${value}</dd>
+    </div>`;
+  return html`<dl class="facts">
+    ${fact('Month', monthName(f.month))} ${fact('Status', statusBadge(f.status))}
+    ${fact('Data complete through', when(f.data_complete_through))}
+    ${extra.map((e) => fact(e.label, e.value, e.id))}
+  </dl>`;
+}

@@ -6,11 +6,11 @@ import { dec, sum, text } from '../../domain/exact';
 import { previousMonth } from '../../domain/month-end';
 import { orgSummaries, type OrgRow } from '../../domain/month-end-report';
 import { monthFiguresIfAny, type MonthFigures } from '../../queries/summary';
-import { CURRENCY, money, monthName, when } from '../format';
+import { CURRENCY, money, monthName } from '../format';
 import { html, type Html } from '../html';
 import type { Action, Page, PageCtx } from '../page';
 import { monthQ } from '../params';
-import { monthOptions, statusBadge } from '../widgets';
+import { monthFacts, monthOptions } from '../widgets';
 import { billBlock, projectedBill, type Projection } from './cost-bill';
 import { chargebackTable, type PreviousCost } from './cost-chargeback';
 import { historyBlock } from './cost-history';
@@ -118,32 +118,10 @@ function filters(months: readonly ConsoleMonth[], month: string): Html {
 function facts(month: string, f: MonthFigures, p: Projection | undefined): Html {
   const cost = text(sum(f.totals.map((t) => dec(t.total_cost))));
   const projected = p && projectedBill(p).total;
-  return html`<dl class="facts">
-    <div>
-      <dt>Month</dt>
-      <dd>${monthName(month)}</dd>
-    </div>
-    <div>
-      <dt>Status</dt>
-      <dd>${statusBadge(f.status)}</dd>
-    </div>
-    <div>
-      <dt>Data complete through</dt>
-      <dd>${when(f.data_complete_through)}</dd>
-    </div>
-    <div>
-      <dt>${f.status === 'month_to_date' ? 'Cost so far' : 'Cost'}</dt>
-      <dd id="cost-total">${money(cost)}</dd>
-    </div>
-    ${
-      projected
-        ? html`<div>
-            <dt>Projected</dt>
-            <dd id="cost-projected">${money(projected)}</dd>
-          </div>`
-        : ''
-    }
-  </dl>`;
+  return monthFacts({ month, status: f.status, data_complete_through: f.data_complete_through }, [
+    { label: f.status === 'month_to_date' ? 'Cost so far' : 'Cost', value: money(cost), id: 'cost-total' },
+    ...(projected ? [{ label: 'Projected', value: money(projected), id: 'cost-projected' }] : []),
+  ]);
 }
 
 export const costPages: Page[] = [costPage];

@@ -4,11 +4,11 @@ import { consoleMonths, defaultMonth } from '../../db/console-reads';
 import { add, dec, text, ZERO } from '../../domain/exact';
 import { previousMonth } from '../../domain/month-end';
 import { requireOrg } from '../../queries/scope';
-import { money, monthName, when } from '../format';
+import { money, monthName } from '../format';
 import { html, type Html } from '../html';
 import type { Page, PageCtx } from '../page';
 import { monthQ, oneOf } from '../params';
-import { monthOptions, orgTreeOf, statusBadge } from '../widgets';
+import { monthFacts, monthOptions, orgTreeOf } from '../widgets';
 import { historyOf } from './usage-history';
 import { usageMonth } from './usage-data';
 import { orgTable, productTable } from './usage-tables';
@@ -72,24 +72,10 @@ export const usagePage: Page = {
     return {
       title,
       body: html`${picker}
-        <dl class="facts">
-          <div>
-            <dt>Month</dt>
-            <dd>${monthName(month)}</dd>
-          </div>
-          <div>
-            <dt>Status</dt>
-            <dd>${statusBadge(figures.status)}</dd>
-          </div>
-          <div>
-            <dt>Data complete through</dt>
-            <dd>${when(figures.data_complete_through)}</dd>
-          </div>
-          <div>
-            <dt>Cost</dt>
-            <dd>${money(text(products.reduce((a, p) => add(a, dec(p.cost)), ZERO)))}</dd>
-          </div>
-        </dl>
+        ${monthFacts(
+          { month, status: figures.status, data_complete_through: figures.data_complete_through },
+          [{ label: 'Cost', value: money(text(products.reduce((a, p) => add(a, dec(p.cost)), ZERO))) }],
+        )}
         <p class="hint">
           ${figures.source}.
           ${view === 'billable' ? 'Billable usage: trial orgs are left out.' : 'All usage, trial orgs included.'}
