@@ -159,6 +159,12 @@ export const ACCESS_MANAGE: Requirement = { permissions: ['user_access_manage'],
 /** Tag keys are the account's: changing them restates every org, so only the root org may. */
 export const USAGE_EDIT: Requirement = { permissions: ['usage_read', 'usage_edit'], parentOnly: true };
 
+/** Sharing an org's dashboard: the sharer must see that usage itself (the org is checked against its scope). */
+export const SHARE_MANAGE: Requirement = {
+  permissions: ['usage_read', 'dashboards_public_share'],
+  parentOnly: false,
+};
+
 /** Why a caller may not do something, or undefined when it may. */
 export function denial(
   caller: { permissions: ReadonlySet<Permission>; parentLevel: boolean },

@@ -1,0 +1,193 @@
+import type { Knex } from 'knex';
+import {
+  createShare,
+  findShare,
+  listShares,
+  revokeShare,
+  rotateShare,
+  updateShare,
+  type ShareInput,
+  type SharePatch,
+  type ShareRow,
+  type ShareType,
+} from '../db/shares';
+import { COST_READ, denial, SHARE_MANAGE } from '../domain/access';
+import { ErrorType, OrgtallyError } from '../domain/errors';
+import { isEmail } from '../domain/spec';
+import { authorize, notFound, requireOrg, type Scope } from './scope';
+
+/**
+ * Shared dashboards as the CLI, the API and the console manage them: the one place that checks who may share
+ * what. A sharer needs usage_read and dashboards_public_share, sees and shares only orgs of its scope, and can
+ * show cost only when it may read cost itself. Input errors name their field, as a 400 does.
+ */
+export const DEFAULT_SHARE_TTL_MS = 365 * 86_400_000;
+export const MAX_LOCKS = 10;
+
+export interface ShareRequest {
+  org: string;
+  title?: string;
+  dashboardType?: string;
+  shareType?: ShareType;
+  locks?: Record<string, string>;
+  showCost?: boolean;
+  showCommitment?: boolean;
+  /** An instant; default a year from now. */
+  expiresAt?: string;
+  invitees?: { email: string; access_expiration?: string | null }[];
+}
+
+const bad = (message: string) => new OrgtallyError(ErrorType.InvalidInput, message);
+
+export async function sharesInScope(db: Knex, scope: Scope): Promise<ShareRow[]> {
+  authorize(scope, SHARE_MANAGE);
+  return listShares(db, scope.accountId, scope.parentLevel ? undefined : [...scope.orgs.keys()]);
+}
+
+/** A share by id or token; one of an org outside the scope is "no such share", as an unknown one is. */
+export async function shareOf(db: Knex, scope: Scope, handle: string): Promise<ShareRow> {
+  authorize(scope, SHARE_MANAGE);
+  const s = await findShare(db, scope.accountId, handle.trim());
+  if (!s || !scope.orgs.has(s.org) || s.state === 'revoked')
+    throw notFound(`no shared dashboard "${abbreviate(handle)}" in account ${scope.accountId}`);
+  return s;
+}
+
+// A token is a secret: an error message never repeats it whole.
+const abbreviate = (h: string) => (h.length > 16 ? `${h.slice(0, 8)}…` : h);
+
+export async function shareDashboard(
+  db: Knex,
+  scope: Scope,
+  r: ShareRequest,
+  now: number,
+): Promise<{ share: ShareRow; token: string }> {
+  authorize(scope, SHARE_MANAGE);
+  requireOrg(scope, r.org);
+  const input: ShareInput = {
+    accountId: scope.accountId,
+    org: r.org,
+    title: checkTitle(r.title ?? `${scope.orgs.get(r.org)} usage`),
+    dashboardType: checkDashboardType(r.dashboardType ?? 'custom_timeboard'),
+    shareType: r.shareType ?? (r.invitees?.length ? 'invite' : 'open'),
+    locks: await checkLocks(db, scope.accountId, r.locks ?? {}),
+    showCost: checkCost(scope, r.showCost ?? false),
+    showCommitment: r.showCommitment ?? true,
+    expiresAt: checkExpiry(r.expiresAt ?? new Date(now + DEFAULT_SHARE_TTL_MS).toISOString(), now),
+    invitees: checkInvitees(r.invitees ?? []),
+    actor: scope.actor,
+  };
+  checkInviteOnly(input.shareType, input.invitees);
+  return db.transaction((trx) => createShare(trx, input));
+}
+
+export async function changeShare(
+  db: Knex,
+  scope: Scope,
+  handle: string,
+  p: Omit<ShareRequest, 'org' | 'dashboardType'> & { status?: 'active' | 'paused' },
+  now: number,
+): Promise<ShareRow> {
+  const before = await shareOf(db, scope, handle);
+  const patch: SharePatch = {};
+  if (p.title !== undefined) patch.title = checkTitle(p.title);
+  if (p.shareType !== undefined) patch.shareType = p.shareType;
+  if (p.locks !== undefined) patch.locks = await checkLocks(db, scope.accountId, p.locks);
+  if (p.showCost !== undefined) patch.showCost = checkCost(scope, p.showCost);
+  if (p.showCommitment !== undefined) patch.showCommitment = p.showCommitment;
+  if (p.expiresAt !== undefined) patch.expiresAt = checkExpiry(p.expiresAt, now);
+  if (p.invitees !== undefined) patch.invitees = checkInvitees(p.invitees);
+  if (p.status !== undefined) patch.status = p.status;
+  checkInviteOnly(
+    patch.shareType ?? before.share_type,
+    patch.invitees ??
+      before.invitees.map((i) => ({ email: i.email, access_expiration: i.access_expiration })),
+  );
+  return db.transaction((trx) => updateShare(trx, before, patch, scope.actor));
+}
+
+export async function rotateShareToken(
+  db: Knex,
+  scope: Scope,
+  handle: string,
+): Promise<{ share: ShareRow; token: string }> {
+  const s = await shareOf(db, scope, handle);
+  return db.transaction((trx) => rotateShare(trx, s, scope.actor));
+}
+
+export async function revokeSharedDashboard(db: Knex, scope: Scope, handle: string): Promise<ShareRow> {
+  const s = await shareOf(db, scope, handle);
+  return db.transaction((trx) => revokeShare(trx, s, scope.actor));
+}
+
+function checkTitle(t: string): string {
+  const v = t.trim();
+  if (!v || v.length > 200) throw bad('title: give 1 to 200 characters');
+  return v;
+}
+
+function checkDashboardType(t: string): string {
+  if (t !== 'custom_timeboard' && t !== 'custom_screenboard')
+    throw bad(`dashboard_type: must be custom_timeboard or custom_screenboard, got "${t}"`);
+  return t;
+}
+
+function checkCost(scope: Scope, show: boolean): boolean {
+  if (show && denial(scope, COST_READ))
+    throw bad(
+      'show_cost: only a user who may read cost (usage_read and billing_read, at the root org) can share it',
+    );
+  return show;
+}
+
+function checkExpiry(at: string, now: number): string {
+  const t = Date.parse(at);
+  if (Number.isNaN(t)) throw bad(`expiration: "${at}" is not an ISO 8601 date-time`);
+  if (t <= now) throw bad(`expiration: must be in the future, got ${new Date(t).toISOString()}`);
+  return new Date(t).toISOString();
+}
+
+function checkInvitees(list: NonNullable<ShareRequest['invitees']>): ShareInput['invitees'] {
+  const seen = new Set<string>();
+  return list.map((i, n) => {
+    const email = i.email.trim().toLowerCase();
+    if (!isEmail(email)) throw bad(`invitees[${n}].email: "${i.email}" is not an e-mail address`);
+    if (seen.has(email)) throw bad(`invitees[${n}].email: ${email} is listed twice`);
+    seen.add(email);
+    const exp = i.access_expiration ?? null;
+    if (exp !== null && Number.isNaN(Date.parse(exp)))
+      throw bad(`invitees[${n}].access_expiration: "${exp}" is not an ISO 8601 date-time`);
+    return { email, access_expiration: exp && new Date(Date.parse(exp)).toISOString() };
+  });
+}
+
+function checkInviteOnly(type: ShareType, invitees: readonly unknown[]): void {
+  if (type === 'invite' && !invitees.length)
+    throw bad('invitees: an invite-only share needs at least one invited e-mail address');
+}
+
+/** Locks name tag keys the account attributes by (now or before), each with one value. */
+async function checkLocks(
+  db: Knex,
+  accountId: string,
+  locks: Record<string, string>,
+): Promise<Record<string, string>> {
+  const entries = Object.entries(locks);
+  if (entries.length > MAX_LOCKS) throw bad(`locks: at most ${MAX_LOCKS}, got ${entries.length}`);
+  if (!entries.length) return {};
+  const { rows } = await db.raw(
+    `SELECT DISTINCT unnest(tag_keys) AS k FROM attribution_tag_keys WHERE account_id = ? ORDER BY 1`,
+    [accountId],
+  );
+  const known = new Set<string>(rows.map((r: { k: string }) => r.k));
+  const out: Record<string, string> = {};
+  for (const [k, v] of entries.sort(([a], [b]) => (a < b ? -1 : 1))) {
+    if (!known.has(k))
+      throw bad(
+        `locks: "${k}" is not a tag key of ${accountId} (its keys: ${[...known].join(', ') || 'none yet'})`,
+      );
+    if (!v.trim() || v.length > 200) throw bad(`locks: ${k} needs a value, e.g. ${k}=prod`);
+    out[k] = v.trim();
+  }
+  return out;
+}
