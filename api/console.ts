@@ -14,7 +14,9 @@ import { ACTIONS, PAGES } from '../web/pages';
 import { problem } from '../web/sign-in';
 import { toHttpError } from './errors';
 import { csrfCodec, currentUser, type CookieOptions, type CsrfCodec } from './session';
+import { registerShared } from './shared';
 import { registerSignIn, type SignInLimits } from './sign-in';
+import { onceEach } from './params';
 
 /**
  * The web console, on the same server as the API: sessions instead of keys, HTML instead of JSON, and the same
@@ -26,6 +28,8 @@ export interface ConsoleOptions extends ConsoleConfig {
   now: () => number;
   session: SessionLimits;
   signIn: SignInLimits;
+  /** Links that open nothing, allowed per client address in the window (then 429 for every link). */
+  shareMisses: { perAddress: number; windowMs: number };
 }
 
 const CSS = fs.readFileSync(path.join(__dirname, '..', 'web', 'assets', 'console.css'));
@@ -161,6 +165,8 @@ export async function registerConsole(app: FastifyInstance, opts: ConsoleOptions
     signedIn: async (req) => (await signedIn(req)) !== undefined,
   });
 
+  registerShared(app, { ...opts, csrf, cookie });
+
   // Errors of the console's addresses are pages; the API's stay JSON (api/server.ts asks isConsoleUrl).
   app.decorate('consoleError', (req: FastifyRequest, reply: FastifyReply, err: unknown) =>
     sendProblem(req, reply, err, csrf),
@@ -199,14 +205,6 @@ export const refusedForm = () =>
     ErrorType.Forbidden,
     'This form did not carry a valid security token (it is older than your session, or it was not sent from orgtally). Go back, reload the page and try again.',
   );
-
-/** A repeated parameter is refused as the API refuses it. */
-function onceEach(q: Record<string, unknown>): Record<string, string | undefined> {
-  for (const [k, v] of Object.entries(q))
-    if (Array.isArray(v))
-      throw new OrgtallyError(ErrorType.InvalidInput, `${k}: give it once (it was given ${v.length} times)`);
-  return q as Record<string, string | undefined>;
-}
 
 /** A form body; every field once (the console's forms never repeat a name). */
 export function formOf(body: string): Record<string, string> {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ErrorType, OrgtallyError } from '../domain/errors';
 
 /**
  * Query parameters as Datadog's clients send them. Dates arrive as full ISO 8601 datetimes even for months
@@ -82,3 +83,11 @@ export const intParam = (min: number, max: number) =>
 /** `2026-10-01T00:00:00+00:00`: the one date-time format both Datadog clients read. */
 export const ddTime = (ms: number | string): string =>
   new Date(ms).toISOString().replace(/\.\d{3}Z$/, '+00:00');
+
+/** A repeated parameter is a mistake to report, not a list to guess at (the API and the pages alike). */
+export function onceEach(q: Record<string, unknown>): Record<string, string | undefined> {
+  for (const [k, v] of Object.entries(q))
+    if (Array.isArray(v))
+      throw new OrgtallyError(ErrorType.InvalidInput, `${k}: give it once (it was given ${v.length} times)`);
+  return q as Record<string, string | undefined>;
+}

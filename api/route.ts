@@ -26,6 +26,8 @@ export interface Ctx<Q, P, B> {
   now: number;
   pager: Pager;
   pageSize: number;
+  /** Where people reach this server (ORGTALLY_PUBLIC_URL, else the listen address): shared links start with it. */
+  publicUrl: string;
 }
 
 export interface Route<
@@ -40,7 +42,7 @@ export interface Route<
   operationId: string;
   summary: string;
   /** The OpenAPI tag, and the X-RateLimit-Name of the group. */
-  group: 'usage_metering' | 'roles' | 'orgtally';
+  group: 'usage_metering' | 'roles' | 'dashboards' | 'orgtally';
   /** `api_key`: the API key alone is enough (Datadog's /validate); otherwise both keys. */
   auth: 'api_key' | 'key_pair';
   need: Requirement;

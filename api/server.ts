@@ -13,6 +13,7 @@ import { openApiDocument } from './openapi';
 import { rateLimiter, type RateLimit } from './rate-limit';
 import type { Download, Route } from './route';
 import { ROUTES } from './routes';
+import { onceEach } from './params';
 
 export interface ServerOptions {
   db: Knex;
@@ -30,8 +31,10 @@ export interface ServerOptions {
 export const CONSOLE_DEFAULTS: Omit<ConsoleOptions, 'db' | 'now'> = {
   publicUrl: 'http://127.0.0.1:8080',
   inviteTtlMs: 7 * 86_400_000,
+  shareSessionMs: 7 * 86_400_000,
   session: { idleMs: 2 * 3_600_000, maxMs: 12 * 3_600_000 },
   signIn: { perAddress: 20, perEmail: 5, windowMs: 15 * 60_000 },
+  shareMisses: { perAddress: 20, windowMs: 15 * 60_000 },
 };
 
 /**
@@ -102,6 +105,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
           body,
           now: now(),
           pageSize: opts.pageSize ?? 5000,
+          publicUrl: opts.console?.publicUrl ?? CONSOLE_DEFAULTS.publicUrl,
           pager: {
             issue: (filters, position) => codec.issue(binding(filters), position),
             read: (token, filters, param) => codec.read(token, binding(filters), param),
@@ -133,14 +137,6 @@ declare module 'fastify' {
   interface FastifyInstance {
     registeredRoutes: readonly string[];
   }
-}
-
-/** A repeated parameter is a mistake to report, not a list to guess at. */
-function onceEach(q: Record<string, unknown>): Record<string, unknown> {
-  for (const [k, v] of Object.entries(q))
-    if (Array.isArray(v))
-      throw new OrgtallyError(ErrorType.InvalidInput, `${k}: give it once (it was given ${v.length} times)`);
-  return q;
 }
 
 async function callerScope(

@@ -27,10 +27,12 @@ export interface CookieOptions {
   /** Served over https (directly or behind a proxy that says so): the cookie is Secure. */
   secure: boolean;
   maxAgeSeconds?: number;
+  /** Default `/`; a shared dashboard's viewer cookie is sent to its own link only. */
+  path?: string;
 }
 
 export function setCookie(reply: FastifyReply, name: string, value: string, o: CookieOptions): void {
-  const attrs = [`${name}=${encodeURIComponent(value)}`, 'Path=/', 'HttpOnly', 'SameSite=Lax'];
+  const attrs = [`${name}=${encodeURIComponent(value)}`, `Path=${o.path ?? '/'}`, 'HttpOnly', 'SameSite=Lax'];
   if (o.secure) attrs.push('Secure');
   if (o.maxAgeSeconds !== undefined) attrs.push(`Max-Age=${o.maxAgeSeconds}`);
   const prev = reply.getHeader('set-cookie');

@@ -1,5 +1,6 @@
 import { add, cmp, dec, divRound, sub, sum, text, ZERO, type Dec } from './exact';
 import { sparkline } from './trends';
+import { escapeHtml as esc } from './escape';
 
 /** The month-end report's rows (decimal strings, Datadog's field names) and the finance mail rendered from them. */
 
@@ -176,12 +177,6 @@ export function orgSummaries(
     .sort((a, b) => cmp(b.cost, a.cost) || (a.public_id < b.public_id ? -1 : 1))
     .map(({ cost: _cost, ...o }) => o);
 }
-
-const esc = (s: string) =>
-  s.replace(
-    /[&<>"']/g,
-    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] ?? c,
-  );
 
 const tagText = (tags: Record<string, string[] | null>) =>
   Object.entries(tags)

@@ -81,6 +81,7 @@ const EnvSchema = z.object({
   ORGTALLY_SESSION_IDLE: durationMs(2 * 3_600_000),
   ORGTALLY_SESSION_MAX: durationMs(12 * 3_600_000),
   ORGTALLY_INVITE_TTL: durationMs(7 * 24 * 3_600_000),
+  ORGTALLY_SHARE_SESSION: durationMs(7 * 24 * 3_600_000),
 });
 
 export interface Config {
@@ -117,6 +118,8 @@ export interface Config {
   readonly sessionIdleMs: number;
   readonly sessionMaxMs: number;
   readonly inviteTtlMs: number;
+  /** How long a viewer of an invite-only shared dashboard stays in after proving its address. */
+  readonly shareSessionMs: number;
 }
 
 export class ConfigError extends Error {
@@ -154,6 +157,7 @@ export function parseConfig(env: NodeJS.ProcessEnv): Config {
     sessionIdleMs: e.ORGTALLY_SESSION_IDLE,
     sessionMaxMs: e.ORGTALLY_SESSION_MAX,
     inviteTtlMs: e.ORGTALLY_INVITE_TTL,
+    shareSessionMs: e.ORGTALLY_SHARE_SESSION,
   });
 }
 

@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import { planDeliveries, sendOnce } from '../db/deliveries';
 import { sendMail } from './mail';
+import { escapeHtml as esc } from '../domain/escape';
 
 /**
  * An invitation, mailed through the delivery ledger: one row per invitation (its dedupe key is the link's id),
@@ -69,9 +70,3 @@ export async function mailInvitation(
     ? { status: 'sent', detail: out.response }
     : { status: out.status, detail: out.error };
 }
-
-const esc = (s: string) =>
-  s.replace(
-    /[&<>"']/g,
-    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] ?? c,
-  );

@@ -54,7 +54,7 @@ export async function shareOf(db: Knex, scope: Scope, handle: string): Promise<S
 }
 
 // A token is a secret: an error message never repeats it whole.
-const abbreviate = (h: string) => (h.length > 16 ? `${h.slice(0, 8)}…` : h);
+const abbreviate = (h: string) => (h.startsWith('ots_') ? `${h.slice(0, 8)}…` : h);
 
 export async function shareDashboard(
   db: Knex,
@@ -142,7 +142,8 @@ function checkCost(scope: Scope, show: boolean): boolean {
 
 function checkExpiry(at: string, now: number): string {
   const t = Date.parse(at);
-  if (Number.isNaN(t)) throw bad(`expiration: "${at}" is not an ISO 8601 date-time`);
+  if (Number.isNaN(t) || !/^\d{4}-\d{2}-\d{2}/.test(at))
+    throw bad(`expiration: "${at}" is not an ISO 8601 date-time`);
   if (t <= now) throw bad(`expiration: must be in the future, got ${new Date(t).toISOString()}`);
   return new Date(t).toISOString();
 }

@@ -15,6 +15,7 @@ import { table } from './lib/output';
 import { startMailSink } from '../infra/mail-sink';
 import { accessPhase } from './demo/access';
 import { consolePhase } from './demo/console';
+import { sharesPhase } from './demo/shares';
 import { backfillPhase } from './demo/backfill';
 import { estimatesPhase } from './demo/estimates';
 import { ingestPhase, writeSample } from './demo/ingest';
@@ -113,6 +114,7 @@ async function main(): Promise<void> {
 
     const served = await accessPhase(db, config, keep);
     const consoleLines = await consolePhase(db, config, { port: served.port, keep });
+    const shareLines = await sharesPhase(db, config, { port: served.port });
 
     if (ran)
       await summary(db, ran, {
@@ -126,6 +128,7 @@ async function main(): Promise<void> {
       });
     step('Sign in to the console');
     log(consoleLines);
+    log(shareLines);
   } finally {
     // After Ctrl-C the SIGINT handler owns the clean-up.
     if (!interrupted) {

@@ -4,6 +4,7 @@ import { registerAlerts } from './commands/alerts';
 import { registerAudit } from './commands/audit';
 import { registerBackfill } from './commands/backfill';
 import { registerConfig } from './commands/config';
+import { registerDashboards } from './commands/dashboards';
 import { registerDev } from './commands/dev';
 import { registerIngest } from './commands/ingest';
 import { registerKeys } from './commands/keys';
@@ -39,6 +40,7 @@ export function buildProgram(): { program: Command; withoutExample: string[] } {
     registerRoles,
     registerUsers,
     registerKeys,
+    registerDashboards,
     registerAudit,
     registerServe,
   ]) {

@@ -3,11 +3,14 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { issueLink } from '../db/login-tokens';
 import { PROJECT_ROOT } from '../infra/config';
+import { revokeSharedDashboard, shareDashboard } from '../queries/shares';
+import { scopeOf } from '../queries/scope';
 import { withDb } from './context';
 import { launchBrowser } from './lib/browser';
 
 /**
- * `npm run screenshots [-- --url http://127.0.0.1:8080]`: every console page at 1280 px and 390 px wide, as the
+ * `npm run screenshots [-- --url http://127.0.0.1:8080]`: every console page (and client A's shared dashboard) at
+ * 1280 px and 390 px wide, as the
  * demo's users see them, into docs/screenshots/. Run it against the demo's data with the console up
  * (`npm run demo -- --keep`); each page is opened with a fresh one-time sign-in link of its user.
  */
@@ -19,6 +22,7 @@ const PAGES = [
   { name: 'attribution', email: 'admin@acme.example', path: '/attribution' },
   { name: 'alerts', email: 'admin@acme.example', path: '/alerts' },
   { name: 'reports', email: 'admin@acme.example', path: '/reports' },
+  { name: 'shares', email: 'admin@acme.example', path: '/shares' },
   { name: 'access', email: 'admin@acme.example', path: '/access' },
 ];
 
@@ -52,6 +56,31 @@ async function main(): Promise<void> {
           await ctx.close();
           process.stdout.write(`${path.relative(PROJECT_ROOT, file)}\n`);
         }
+      // The shared dashboard as client A's people open it: a share made for the photo and revoked after it.
+      const scope = await scopeOf(db, 'acme', 'acme', {
+        permissions: (await scopeOf(db, 'acme')).permissions,
+        actor: 'cli:screenshots',
+      });
+      const { share, token } = await shareDashboard(
+        db,
+        scope,
+        { org: 'client-a', title: 'Client A — usage', showCost: true },
+        Date.now(),
+      );
+      try {
+        for (const width of [1280, 390]) {
+          const ctx = await browser.newContext({ viewport: { width, height: 900 } });
+          const page = await ctx.newPage();
+          const res = await page.goto(`${base}/shared/${token}`);
+          if (res?.status() !== 200) throw new Error(`the shared dashboard: ${res?.status()}`);
+          const file = path.join(out, `shared-${width}.png`);
+          await page.screenshot({ path: file, fullPage: true });
+          await ctx.close();
+          process.stdout.write(`${path.relative(PROJECT_ROOT, file)}\n`);
+        }
+      } finally {
+        await revokeSharedDashboard(db, scope, share.id);
+      }
     });
   } finally {
     await browser.close();

@@ -41,3 +41,26 @@ export function when(iso: string | Date | null | undefined): string {
   const d = typeof iso === 'string' ? new Date(iso) : iso;
   return `${d.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
 }
+
+/** An instant in a time zone the viewer chose: "1 Dec 2026, 14:00 CET" (the zone's own abbreviation). */
+export function whenIn(iso: string | Date | null | undefined, zone: string): string {
+  if (iso === null || iso === undefined) return '—';
+  return new Intl.DateTimeFormat('en-GB', {
+    timeZone: zone,
+    day: 'numeric',
+    month: 'short',
+    year: 'numeric',
+    hour: '2-digit',
+    minute: '2-digit',
+    timeZoneName: 'short',
+  }).format(typeof iso === 'string' ? new Date(iso) : iso);
+}
+
+/** The calendar day of an instant in a zone, YYYY-MM-DD. */
+export const dayIn = (ms: number, zone: string): string =>
+  new Intl.DateTimeFormat('en-CA', {
+    timeZone: zone,
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+  }).format(ms);

@@ -1,3 +1,5 @@
+import { escapeHtml } from '../domain/escape';
+
 /**
  * HTML built by a tagged template that escapes every value it is given: a page cannot print an org name, a tag
  * or an error message as markup by mistake. Markup made here (or an SVG made by ECharts) is an `Html` and is
@@ -10,14 +12,7 @@ export class Html {
   }
 }
 
-const ESCAPES: Record<string, string> = {
-  '&': '&amp;',
-  '<': '&lt;',
-  '>': '&gt;',
-  '"': '&quot;',
-  "'": '&#39;',
-};
-export const escape = (s: string): string => s.replace(/[&<>"']/g, (c) => ESCAPES[c] ?? c);
+export const escape = escapeHtml;
 
 type Value = Html | string | number | boolean | null | undefined | readonly Value[];
 

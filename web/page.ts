@@ -31,6 +31,8 @@ export interface ConsoleConfig {
   publicUrl: string;
   /** How long an invitation stays valid. */
   inviteTtlMs: number;
+  /** How long a viewer of an invite-only shared dashboard stays in after proving its address (days). */
+  shareSessionMs: number;
   /** SMTP for invitations (through the delivery ledger); unset: the link is shown to hand over by hand. */
   mail?: { url: string; from: string };
 }

@@ -1,6 +1,7 @@
 import type { Route } from '../route';
 import { attributionRoutes } from './attribution';
 import { costRoutes } from './cost';
+import { dashboardRoutes } from './dashboards';
 import { hourlyUsageRoutes } from './hourly-usage';
 import { orgtallyRoutes } from './orgtally';
 import { roleRoutes } from './roles';
@@ -15,5 +16,6 @@ export const ROUTES: readonly Route[] = [
   ...hourlyUsageRoutes,
   ...costRoutes,
   ...roleRoutes,
+  ...dashboardRoutes,
   ...orgtallyRoutes,
 ];

@@ -66,6 +66,7 @@ export function registerServe(program: Command): void {
             console: {
               publicUrl: config.publicUrl ?? `http://${host}:${port}`,
               inviteTtlMs: config.inviteTtlMs,
+              shareSessionMs: config.shareSessionMs,
               mail: config.smtpUrl ? { url: config.smtpUrl, from: config.mailFrom } : undefined,
               session: { idleMs: config.sessionIdleMs, maxMs: config.sessionMaxMs },
             },

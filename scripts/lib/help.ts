@@ -67,6 +67,18 @@ const EXAMPLES: Record<string, string[]> = {
   ],
   'keys list': ['keys list --account acme --user cfo@acme.example'],
   'keys revoke': ['keys revoke --account acme --id 5f0c6a7e-3b1d-4e8a-9c2f-0d4b6e8a1c3f'],
+  'dashboards share': [
+    'dashboards share --account acme --org client-a --title "Client A usage" --expires 30d --lock env=prod',
+    'dashboards share --account acme --org client-b --invite cto@client-b.example --show-cost --json',
+  ],
+  'dashboards list': [
+    'dashboards list --account acme',
+    'dashboards list --account acme --org client-a --json',
+  ],
+  'dashboards pause': ['dashboards pause 5f0c6a7e-3b1d-4e8a-9c2f-0d4b6e8a1c3f --account acme'],
+  'dashboards resume': ['dashboards resume 5f0c6a7e-3b1d-4e8a-9c2f-0d4b6e8a1c3f --account acme'],
+  'dashboards revoke': ['dashboards revoke 5f0c6a7e-3b1d-4e8a-9c2f-0d4b6e8a1c3f --account acme'],
+  'dashboards rotate': ['dashboards rotate 5f0c6a7e-3b1d-4e8a-9c2f-0d4b6e8a1c3f --account acme --json'],
   'audit list': ['audit list --account acme --since 2026-12-01T00:00:00Z --limit 20'],
   serve: ['serve', 'serve --host 0.0.0.0 --port 8080'],
 };

@@ -3,6 +3,7 @@ import type { Route } from '../../api/route';
 import { MANAGED_ROLES, subtree, type Permission } from '../../domain/access';
 import { orgTree } from '../../db/accounts';
 import { createRole } from '../../db/access';
+import { createShare } from '../../db/shares';
 import { apiFixture, CALLER_ORGS, CALLER_ROLES, CUSTOM_ROLES, type ApiFixture } from '../support/api';
 
 /**
@@ -33,6 +34,25 @@ interface Sample {
 const roleId = async (name: string) =>
   (await f.db('roles').where({ account_id: 'acme', name }).first('id')).id as string;
 const PERMISSION_IDS: Record<string, string> = {};
+/** A fresh share of client-a-eu, addressed by its token: each write sample gets its own, so any caller may repeat it. */
+const shareToken = async () =>
+  (
+    await f.db.transaction((trx) =>
+      createShare(trx, {
+        accountId: 'acme',
+        org: 'client-a-eu',
+        title: `matrix-${++serial}`,
+        dashboardType: 'custom_timeboard',
+        shareType: 'open',
+        locks: {},
+        showCost: false,
+        showCommitment: true,
+        expiresAt: '2036-01-01T00:00:00Z',
+        invitees: [],
+        actor: 'test',
+      }),
+    )
+  ).token;
 
 /** One valid request per endpoint; writes are idempotent, or make their own target, so any caller may repeat them. */
 const SAMPLES: Record<string, () => Promise<Sample>> = {
@@ -112,6 +132,29 @@ const SAMPLES: Record<string, () => Promise<Sample>> = {
   ListAlerts: async () => ({ url: '/api/orgtally/v1/alerts' }),
   ListDeliveries: async () => ({ url: '/api/orgtally/v1/deliveries' }),
   ListAudit: async () => ({ url: '/api/orgtally/v1/audit' }),
+  ListPublicDashboards: async () => ({ url: '/api/v1/dashboard/public' }),
+  CreatePublicDashboard: async () => ({
+    url: '/api/v1/dashboard/public',
+    body: { dashboard_id: 'client-a-eu', dashboard_type: 'custom_timeboard', share_type: 'open' },
+    org: 'client-a-eu',
+  }),
+  GetPublicDashboard: async () => ({
+    url: `/api/v1/dashboard/public/${await shareToken()}`,
+    org: 'client-a-eu',
+  }),
+  UpdatePublicDashboard: async () => ({
+    url: `/api/v1/dashboard/public/${await shareToken()}`,
+    body: { title: 'renamed' },
+    org: 'client-a-eu',
+  }),
+  DeletePublicDashboard: async () => ({
+    url: `/api/v1/dashboard/public/${await shareToken()}`,
+    org: 'client-a-eu',
+  }),
+  RotatePublicDashboardToken: async () => ({
+    url: `/api/v1/dashboard/public/${await shareToken()}/rotate`,
+    org: 'client-a-eu',
+  }),
 };
 
 const permissionsOf = (role: string): ReadonlySet<Permission> =>
@@ -126,12 +169,13 @@ function expected(r: Route, org: string, role: string, sample: Sample): number {
   return r.status ?? 200;
 }
 
-/** Every org id in a body: `public_id` / `account_public_id` fields and org ids in scope keys. */
+/** Every org id in a body: `public_id` / `parent` / a share's `dashboard_id` fields and org ids in scope keys. */
 function publicIds(v: unknown, out = new Set<string>()): Set<string> {
   if (Array.isArray(v)) v.forEach((x) => publicIds(x, out));
   else if (v && typeof v === 'object')
     for (const [k, x] of Object.entries(v)) {
-      if ((k === 'public_id' || k === 'parent') && typeof x === 'string' && x !== '') out.add(x);
+      if ((k === 'public_id' || k === 'parent' || k === 'dashboard_id') && typeof x === 'string' && x !== '')
+        out.add(x);
       else if (k === 'scope_key' && typeof x === 'string') {
         const m = /(?:^|;)org=([^;]*)/.exec(x);
         if (m?.[1]) out.add(m[1]);

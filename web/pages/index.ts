@@ -5,6 +5,7 @@ import { attributionActions, attributionPages } from './attribution';
 import { costActions, costPages } from './cost';
 import { estimatesActions, estimatesPages } from './estimates';
 import { reportsActions, reportsPages } from './reports';
+import { sharesActions, sharesPages } from './shares';
 import { usagePage } from './usage';
 
 /**
@@ -18,6 +19,7 @@ export const PAGES: readonly Page[] = [
   ...attributionPages,
   ...alertsPages,
   ...reportsPages,
+  ...sharesPages,
   ...accessPages,
 ];
 
@@ -28,5 +30,6 @@ export const ACTIONS: readonly Action[] = [
   ...attributionActions,
   ...alertsActions,
   ...reportsActions,
+  ...sharesActions,
   ...accessActions,
 ];

@@ -9,7 +9,7 @@ import { wrap, type TreeOrg } from '../widgets';
 
 /** Six months per product, from the stored trends of the month (or of the last close before it). */
 export async function historyOf(
-  ctx: PageCtx,
+  ctx: Pick<PageCtx, 'db' | 'scope'>,
   month: string,
   view: 'billable' | 'all',
   root: string,

@@ -1,0 +1,265 @@
+import { changeShare, revokeSharedDashboard, rotateShareToken, shareDashboard } from '../../queries/shares';
+import { scopeOf } from '../../queries/scope';
+import { monthFigures } from '../../queries/summary';
+import { add, dec, text, ZERO } from '../../domain/exact';
+import { formatNumber } from '../../domain/month-end-report';
+import { simpleParser } from 'mailparser';
+import { startMailSink, type MailSink } from '../../infra/mail-sink';
+import { API_NOW } from '../support/api';
+import { consoleFixture, type ConsoleFixture } from '../support/console';
+
+let f: ConsoleFixture;
+let sink: MailSink;
+const MISSES = 40;
+beforeAll(async () => {
+  sink = await startMailSink();
+  f = await consoleFixture({
+    console: {
+      mail: { url: sink.url, from: 'orgtally <orgtally@acme.example>' },
+      shareMisses: { perAddress: MISSES, windowMs: 15 * 60_000 },
+    },
+  });
+}, 120_000);
+afterAll(async () => {
+  await f?.close();
+  await sink?.close();
+});
+
+const operator = () => scopeOf(f.db, 'acme');
+const share = async (r: Parameters<typeof shareDashboard>[2]) =>
+  shareDashboard(f.db, await operator(), r, API_NOW);
+const open = async (path: string, headers: Record<string, string> = {}) => {
+  const res = await fetch(`${f.url}${path}`, { headers, redirect: 'manual' });
+  return { status: res.status, html: await res.text(), headers: res.headers };
+};
+const flat = (s: string) => s.replace(/>\s+</g, '><');
+const textOf = (s: string) =>
+  s
+    .replace(/<[^>]+>/g, ' ')
+    .replace(/\s+/g, ' ')
+    .trim();
+function rowsOf(html: string, id: string): string[][] {
+  const table = new RegExp(`<table id="${id}">(.*?)</table>`, 's').exec(flat(html))?.[1];
+  if (table === undefined) throw new Error(`no table ${id}`);
+  const body = /<tbody>(.*?)<\/tbody>/s.exec(table)?.[1] ?? '';
+  return [...body.matchAll(/<tr[^>]*>(.*?)<\/tr>/gs)].map((r) =>
+    [...(r[1] as string).matchAll(/<t[hd][^>]*>(.*?)<\/t[hd]>/gs)].map((c) => textOf(c[1] as string)),
+  );
+}
+const SIBLINGS = ['client-b', 'Client B', 'client-c', 'Client C', 'trial-x', 'Trial X'];
+
+describe('a shared dashboard', () => {
+  it("shows the org's month-to-date billable usage and its estimate, equal to the close's SQL and the estimate rows", async () => {
+    const { token } = await share({ org: 'client-a' });
+    const res = await open(`/shared/${token}`);
+    expect(res.status).toBe(200);
+    const figures = await monthFigures(f.db, await operator(), {
+      month: '2026-11',
+      asOf: new Date(API_NOW).toISOString(),
+    });
+    const want = new Map<string, { usage: ReturnType<typeof dec>; included: ReturnType<typeof dec> }>();
+    for (const r of figures.orgs)
+      if (r.public_id === 'client-a' || r.public_id === 'client-a-eu') {
+        const a = want.get(r.usage_type) ?? { usage: ZERO, included: ZERO };
+        want.set(r.usage_type, {
+          usage: add(a.usage, dec(r.billable_usage)),
+          included: add(a.included, dec(r.committed_usage)),
+        });
+      }
+    const { rows: est } = await f.db.raw(
+      `SELECT usage_type, sum(projected_usage)::text AS projected FROM estimate_orgs
+        WHERE account_id = 'acme' AND as_of = (SELECT max(as_of) FROM estimate_runs WHERE account_id = 'acme')
+          AND public_id IN ('client-a', 'client-a-eu') GROUP BY 1`,
+    );
+    const projected = new Map(
+      est.map((r: { usage_type: string; projected: string }) => [r.usage_type, r.projected]),
+    );
+    const rows = rowsOf(res.html, 'month-table');
+    expect(rows.map((r) => r[0])).toEqual([...want.keys()].sort());
+    for (const [product, , usage, estimate, included] of rows) {
+      const w = want.get(product as string);
+      expect(usage).toBe(formatNumber(text(w?.usage ?? ZERO)));
+      expect(estimate).toBe(formatNumber(projected.get(product as string) as string));
+      expect(included).toBe(formatNumber(text(w?.included ?? ZERO)));
+    }
+    // Cost is the parent's to show, and this share does not.
+    expect(res.html).not.toMatch(/USD|Cost/);
+    for (const s of SIBLINGS) expect(res.html).not.toContain(s);
+  });
+
+  it('answers with no-referrer, no-store, noindex and a CSP without script', async () => {
+    const { token } = await share({ org: 'client-a' });
+    const res = await open(`/shared/${token}`);
+    expect(res.headers.get('referrer-policy')).toBe('no-referrer');
+    expect(res.headers.get('cache-control')).toBe('no-store');
+    expect(res.headers.get('x-robots-tag')).toContain('noindex');
+    const csp = res.headers.get('content-security-policy') ?? '';
+    expect(csp).toContain("default-src 'none'");
+    expect(csp).not.toContain('script-src');
+    expect(res.html).not.toContain('<script');
+  });
+
+  it('draws the last 30 days per product from the hourly rollup, measured as each product is billed', async () => {
+    const { token } = await share({ org: 'client-a-eu' });
+    const res = await open(`/shared/${token}`);
+    const rows = rowsOf(res.html, 'daily-table');
+    expect(rows).toHaveLength(30);
+    expect(rows[0]?.[0]).toBe('2026-10-22');
+    expect(rows.at(-1)?.[0]).toBe('2026-11-20');
+    const { rows: days } = await f.db.raw(
+      `SELECT to_char(u.hour::date, 'YYYY-MM-DD') AS day, p.code, p.aggregation,
+              sum(u.total)::text AS total, avg(u.total)::text AS avg
+         FROM usage_hourly u JOIN orgs o ON o.id = u.org_id JOIN products p ON p.id = u.product_id
+        WHERE u.account_id = 'acme' AND o.public_id = 'client-a-eu' AND u.hour >= '2026-10-22'
+        GROUP BY 1, 2, 3 ORDER BY 1, 2`,
+    );
+    expect(days.length).toBeGreaterThan(0);
+    const header = /<table id="daily-table">.*?<thead>(.*?)<\/thead>/s.exec(flat(res.html))?.[1] ?? '';
+    const cols = [...header.matchAll(/<th[^>]*>(.*?)<\/th>/g)].map(
+      (m) => textOf(m[1] as string).split(' ')[0],
+    );
+    for (const d of days) {
+      const row = rows.find((r) => r[0] === d.day) as string[];
+      const cell = row[cols.indexOf(d.code)];
+      expect(cell).toBe(formatNumber(d.aggregation === 'sum' ? d.total : d.avg));
+    }
+  });
+
+  it('never shows a sibling: another org in the query or the path is the neutral page, a descendant narrows', async () => {
+    const { token } = await share({ org: 'client-a' });
+    const unknown = await open('/shared/ots_nothing-here');
+    expect(unknown.status).toBe(404);
+    for (const path of [
+      `/shared/${token}?org=client-b`,
+      `/shared/${token}?org=acme`,
+      `/shared/${token}/client-b`,
+      `/shared/${token}/../client-b`,
+    ]) {
+      const res = await open(path);
+      expect([path, res.status]).toEqual([path, 404]);
+      expect(res.html).toBe(unknown.html);
+    }
+    const eu = await open(`/shared/${token}?org=client-a-eu`);
+    expect(eu.status).toBe(200);
+    expect(eu.html).toContain('Client A EU');
+    const bad = await open(`/shared/${token}?tz=Mars/Olympus`);
+    expect(bad.status).toBe(400);
+    expect(bad.html).toContain('tz: &quot;Mars/Olympus&quot; is not a time zone');
+  });
+
+  it('pause, expiry, revocation and rotation give the one neutral page on the next request', async () => {
+    const { token, share: s } = await share({ org: 'client-a' });
+    const neutral = (await open('/shared/ots_unknown')).html;
+    const scope = await operator();
+    await changeShare(f.db, scope, s.id, { status: 'paused' }, API_NOW);
+    expect(await open(`/shared/${token}`)).toMatchObject({ status: 404, html: neutral });
+    await changeShare(f.db, scope, s.id, { status: 'active' }, API_NOW);
+    expect((await open(`/shared/${token}`)).status).toBe(200);
+    await f
+      .db('shares')
+      .where({ id: s.id })
+      .update({ expires_at: new Date(Date.now() - 1000) });
+    expect(await open(`/shared/${token}`)).toMatchObject({ status: 404, html: neutral });
+    await f
+      .db('shares')
+      .where({ id: s.id })
+      .update({ expires_at: new Date(Date.now() + 86_400_000) });
+    const rotated = await rotateShareToken(f.db, scope, s.id);
+    expect(await open(`/shared/${token}`)).toMatchObject({ status: 404, html: neutral });
+    expect((await open(`/shared/${rotated.token}`)).status).toBe(200);
+    await revokeSharedDashboard(f.db, scope, s.id);
+    expect(await open(`/shared/${rotated.token}`)).toMatchObject({ status: 404, html: neutral });
+    const row = await f.db('shares').where({ id: s.id }).first('last_accessed_at', 'digest');
+    expect(row.last_accessed_at).not.toBeNull();
+    expect(String(row.digest)).not.toContain(rotated.token);
+  });
+
+  it('keeps the top tag combinations inside the locked filters, whatever the URL adds', async () => {
+    const { token } = await share({ org: 'client-a', locks: { team: 'web' } });
+    const res = await open(`/shared/${token}?product=infra_hosts`);
+    const rows = rowsOf(res.html, 'tags-table');
+    expect(rows.length).toBeGreaterThan(0);
+    for (const r of rows) expect(r[0]).toContain('team:web');
+    const { rows: want } = await f.db.raw(
+      `SELECT sum(d.total_usage)::text AS usage FROM attribution_daily d
+         JOIN attribution_runs r ON r.account_id = d.account_id AND r.day = d.day
+         JOIN orgs o ON o.id = d.org_id JOIN products p ON p.id = d.product_id
+        WHERE d.account_id = 'acme' AND d.day >= '2026-11-01' AND p.code = 'infra_hosts'
+          AND o.public_id IN ('client-a', 'client-a-eu')
+          AND d.cells[array_position(r.tag_keys, 'team')] = 'web'`,
+    );
+    const shown = rows.map((r) => dec((r[1] as string).replace(/,/g, ''))).reduce(add, ZERO);
+    expect(text(shown)).toBe(text(dec(want[0].usage)));
+    // A URL tag for the locked key cannot widen it: the lock wins.
+    const widened = await open(`/shared/${token}?product=infra_hosts&tag=team:data`);
+    for (const r of rowsOf(widened.html, 'tags-table')) expect(r[0]).toContain('team:web');
+  });
+
+  it('shows cost only when the share says so', async () => {
+    const { token } = await share({ org: 'client-b', showCost: true, showCommitment: false });
+    const res = await open(`/shared/${token}`);
+    expect(res.html).toContain('USD');
+    expect(res.html).not.toContain('Included (your share)');
+  });
+
+  it('an invite-only link shows nothing before the code, then the dashboard to the invited address', async () => {
+    const { token } = await share({ org: 'client-a', invitees: [{ email: 'Viewer@Client-A.example' }] });
+    const first = await open(`/shared/${token}`);
+    expect(first.status).toBe(200);
+    expect(first.html).not.toContain('month-table');
+    expect(first.html).toContain('Send me a code');
+    const pre = (first.headers.getSetCookie().find((c) => c.startsWith('ot_pre=')) ?? '').split(
+      ';',
+    )[0] as string;
+    const csrf = f.csrfOf(first.html);
+    const post = (path: string, form: Record<string, string>, cookie = pre) =>
+      fetch(`${f.url}${path}`, {
+        method: 'POST',
+        headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ csrf, ...form }).toString(),
+        redirect: 'manual',
+      });
+    const stranger = await post(`/shared/${token}/code`, { email: 'someone@else.example' });
+    const invited = await post(`/shared/${token}/code`, { email: 'viewer@client-a.example' });
+    const [a, b] = [await stranger.text(), await invited.text()];
+    expect(a.replaceAll('someone@else.example', 'X')).toBe(b.replaceAll('viewer@client-a.example', 'X'));
+    const mails = sink.messages.filter((m) => m.to.includes('viewer@client-a.example'));
+    expect(mails).toHaveLength(1);
+    expect(sink.messages.some((m) => m.to.includes('someone@else.example'))).toBe(false);
+    const mail = await simpleParser(mails[0]?.raw as Buffer);
+    expect(mail.subject).toBe('[orgtally] Your code for "Client A usage"');
+    const code = /^\s+(\d{8})$/m.exec(mail.text ?? '')?.[1] as string;
+    expect(code).toMatch(/^\d{8}$/);
+    const wrong = await post(`/shared/${token}/verify`, {
+      email: 'viewer@client-a.example',
+      code: code === '00000000' ? '11111111' : '00000000',
+    });
+    expect(wrong.status).toBe(400);
+    const right = await post(`/shared/${token}/verify`, { email: 'viewer@client-a.example', code });
+    expect(right.status).toBe(303);
+    const viewer = right.headers.getSetCookie().find((c) => c.startsWith('ot_view=')) as string;
+    expect(viewer).toContain(`Path=/shared/${token}`);
+    const page = await open(`/shared/${token}`, { cookie: viewer.split(';')[0] as string });
+    expect(page.status).toBe(200);
+    expect(page.html).toContain('month-table');
+    // A code works once.
+    expect((await post(`/shared/${token}/verify`, { email: 'viewer@client-a.example', code })).status).toBe(
+      400,
+    );
+    const delivery = await f
+      .db('deliveries')
+      .where({ kind: 'share_code', recipient: 'viewer@client-a.example' });
+    expect(delivery).toHaveLength(1);
+    expect(JSON.stringify(delivery)).not.toContain(code);
+  });
+
+  it('limits links that open nothing per address: past the limit even a good link is a 429', async () => {
+    const { token } = await share({ org: 'client-a' });
+    await f.db('share_misses').delete();
+    for (let i = 0; i < MISSES; i++) expect((await open(`/shared/ots_guess${i}`)).status).toBe(404);
+    const res = await open(`/shared/${token}`);
+    expect(res.status).toBe(429);
+    await f.db('share_misses').delete();
+    expect((await open(`/shared/${token}`)).status).toBe(200);
+  });
+});
