@@ -8,6 +8,7 @@ import { startEmbeddedPostgres, stopEmbeddedPostgres } from '../infra/embedded-p
 import { freePort } from '../infra/process';
 import { benchApi } from './api';
 import { benchConsole } from './console';
+import { benchShared } from './shared';
 import { benchAttribution, benchExport, loadAttributionData, type AttributionData } from './attribution';
 import { benchIngest } from './ingest';
 import { machine, type BenchLine } from './lib';
@@ -27,6 +28,7 @@ import { benchRss } from './rss';
  * api: the month-end line's month; each endpoint under `connections` after a warm-up of `warmupS`, for about
  * `durationS` (a count of requests fixed from the warm-up's rate, at least 3 per connection; bench/api.ts).
  * console: the Usage page of the month-end line's month (medium: 1 000 orgs × 20 products), 50 renders a run.
+ * shared: one child org's shared dashboard of that month and the neutral page of each failing link, 50 a run.
  */
 const SCALES = {
   small: {
@@ -72,6 +74,7 @@ const LINES = [
   'month-end',
   'api',
   'console',
+  'shared',
   'trends',
   'estimates',
   'backfill',
@@ -79,7 +82,7 @@ const LINES = [
 type LineName = (typeof LINES)[number];
 
 /**
- * `npm run bench [-- --scale small|medium|large] [--only ingest,attribution,export,rss,month-end,api,console,trends,estimates,backfill]`:
+ * `npm run bench [-- --scale small|medium|large] [--only ingest,attribution,export,rss,month-end,api,console,shared,trends,estimates,backfill]`:
  * each hot path next
  * to its physical floor, on the same Postgres and data, several runs, median. Uses a scratch database `orgtally_bench`
  * (DATABASE_URL's server, else an embedded Postgres of its own). Writes a Markdown table and JSON under out/bench/.
@@ -146,7 +149,7 @@ async function main(): Promise<void> {
       // month-end last: its loader truncates the attribution tables the two lines above use.
       // api reads the month month-end closed (it closes it itself when month-end is not selected).
       let month: MonthEndData | undefined;
-      if (selected('month-end') || selected('api') || selected('console'))
+      if (selected('month-end') || selected('api') || selected('console') || selected('shared'))
         month = await loadMonthEndData(db, scale.monthEnd, log);
       if (month && selected('month-end'))
         lines.push(await benchMonthEnd(db, month, { runs: scale.runs, log }));
@@ -155,6 +158,10 @@ async function main(): Promise<void> {
       if (month && selected('console'))
         lines.push(
           await benchConsole(db, url, month, { requests: 50, warmup: 5 }, { runs: scale.runs, log }),
+        );
+      if (month && selected('shared'))
+        lines.push(
+          ...(await benchShared(db, url, month, { requests: 50, warmup: 5 }, { runs: scale.runs, log })),
         );
       if (selected('trends')) {
         const t = await loadTrendsData(db, { orgs: scale.trendsOrgs, products: 20 }, log);

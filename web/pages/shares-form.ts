@@ -94,7 +94,9 @@ const box = (name: string, label: string, on: boolean, hint: string): Html =>
 export function shareForm(ctx: PageCtx, tagKeys: readonly string[]): Html {
   const { values, error } = sent(ctx, 'share');
   const fresh = error === undefined;
-  const org = values.org ?? ctx.scope.org;
+  // A share is usually for one client: the form opens on the first org below the user's own, never on the whole
+  // account (a share of the root org shows every org to whoever has the link).
+  const org = values.org ?? [...ctx.scope.orgs.keys()].find((id) => id !== ctx.scope.org) ?? ctx.scope.org;
   const expiry = values.expiry ?? '1y';
   const mayShowCost = !denial(ctx.scope, COST_READ);
   return html`<form method="post" action="/shares" class="panel" id="new-share">
@@ -108,7 +110,9 @@ export function shareForm(ctx: PageCtx, tagKeys: readonly string[]): Html {
       <select id="share-org" name="org" aria-describedby="share-org-hint">
         ${[...ctx.scope.orgs].map(
           ([id, name]) =>
-            html`<option value="${id}" ${id === org ? html`selected` : ''}>${name} (${id})</option>`,
+            html`<option value="${id}" ${id === org ? html`selected` : ''}>
+              ${name} (${id})${id === ctx.scope.accountId ? ' — every org of the account' : ''}
+            </option>`,
         )}
       </select>
     </div>
@@ -148,8 +152,8 @@ export function shareForm(ctx: PageCtx, tagKeys: readonly string[]): Html {
     <div class="field">
       <label for="share-locks">Locked filters (optional)</label>
       <span class="hint" id="share-locks-hint"
-        >key=value, separated by commas; the viewer sees only usage with these tags. The account's tag keys:
-        ${tagKeys.length ? tagKeys.join(', ') : 'none yet'}</span
+        >key=value, separated by commas; the tag breakdown counts only usage with these tags. The account's
+        tag keys: ${tagKeys.length ? tagKeys.join(', ') : 'none yet'}</span
       >
       <input
         type="text"

@@ -62,7 +62,11 @@ export async function sharedDashboard(v: SharedView): Promise<{ title: string; b
       query.product,
       products.map((p) => p.usage_type),
     ) ?? firstUsed(products);
-  const estimate = est && est.run.month === month ? estimateOf(est, new Set(ids)) : undefined;
+  // The estimate of a month's end says something only while the month runs; after it, the close has the figures.
+  const estimate =
+    est && um?.status === 'month_to_date' && est.run.month === month
+      ? estimateOf(est, new Set(ids))
+      : undefined;
   const tags =
     product && month
       ? await topTags(db, {
