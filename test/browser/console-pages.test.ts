@@ -2,6 +2,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { PROJECT_ROOT } from '../../infra/config';
+import { shareDashboard } from '../../queries/shares';
+import { scopeOf } from '../../queries/scope';
+import { API_NOW } from '../support/api';
 import { launchBrowser } from '../support/browser';
 import { consoleFixture, linkFor, type ConsoleFixture } from '../support/console';
 
@@ -27,12 +30,26 @@ export const PAGES_SEEN = [
   { name: 'attribution', user: 'acme/admin', path: '/attribution?month=2026-10' },
   { name: 'alerts', user: 'acme/admin', path: '/alerts' },
   { name: 'reports', user: 'acme/admin', path: '/reports?month=2026-10' },
+  { name: 'shares', user: 'acme/admin', path: '/shares' },
+  // No user: client A's shared dashboard, opened from its link alone.
+  { name: 'shared', user: 'viewer', path: '/shared/<token>?tz=Europe/Paris' },
 ] as const;
 
 let f: ConsoleFixture;
 let browser: Browser;
+let token: string;
 beforeAll(async () => {
   [f, browser] = await Promise.all([consoleFixture(), launchBrowser()]);
+  const scope = await scopeOf(f.db, 'acme');
+  token = (
+    await shareDashboard(f.db, scope, { org: 'client-a', locks: { team: 'web' }, showCost: true }, API_NOW)
+  ).token;
+  await shareDashboard(
+    f.db,
+    scope,
+    { org: 'client-b', title: 'Client B for its CFO', invitees: [{ email: 'cfo@client-b.example' }] },
+    API_NOW,
+  );
   fs.mkdirSync(GOLDEN, { recursive: true });
   if (screenshots) fs.mkdirSync(SHOTS, { recursive: true });
 }, 120_000);
@@ -63,7 +80,9 @@ function golden(file: string, actual: string): void {
 async function open(user: string, url: string, width: number): Promise<Page> {
   const ctx = await browser.newContext({ viewport: { width, height: 900 } });
   const page = await ctx.newPage();
-  const res = await page.goto(await linkFor(f, user, 'login', url));
+  const res = await page.goto(
+    user === 'viewer' ? `${f.url}${url.replace('<token>', token)}` : await linkFor(f, user, 'login', url),
+  );
   expect(`${url} ${res?.status()}`).toBe(`${url} 200`);
   return page;
 }
