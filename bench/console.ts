@@ -6,7 +6,7 @@ import { addUser } from '../db/access';
 import { closeMonth } from '../db/month-end';
 import { createSession } from '../db/sessions';
 import { computeTrends } from '../db/trends';
-import { benchLine, median, type BenchLine } from './lib';
+import { benchLine, median, percentile as pct, type BenchLine } from './lib';
 import type { MonthEndData } from './month-end';
 
 /**
@@ -22,11 +22,6 @@ export interface ConsoleScale {
   requests: number;
   warmup: number;
 }
-
-const pct = (xs: number[], p: number) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)] as number;
-};
 
 export async function benchConsole(
   db: Knex,

@@ -24,6 +24,12 @@ export interface BenchLine {
   details?: Record<string, unknown>;
 }
 
+/** The p-th percentile (nearest rank) of a sample. */
+export const percentile = (xs: number[], p: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)] as number;
+};
+
 export const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
   const m = Math.floor(s.length / 2);

@@ -6,7 +6,7 @@ import { closeMonth } from '../db/month-end';
 import { computeTrends } from '../db/trends';
 import { changeShare, revokeSharedDashboard, shareDashboard } from '../queries/shares';
 import { scopeOf } from '../queries/scope';
-import { benchLine, median, type BenchLine } from './lib';
+import { benchLine, median, percentile as pct, type BenchLine } from './lib';
 import type { MonthEndData } from './month-end';
 
 /**
@@ -16,11 +16,6 @@ import type { MonthEndData } from './month-end';
  * pg: for the page, the month's org rows of the org and the account's trends rows of the org; for the neutral
  * page, the one lookup of a digest.
  */
-const pct = (xs: number[], p: number) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)] as number;
-};
-
 export async function benchShared(
   db: Knex,
   url: string,

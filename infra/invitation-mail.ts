@@ -1,6 +1,5 @@
 import type { Knex } from 'knex';
-import { planDeliveries, sendOnce } from '../db/deliveries';
-import { sendMail } from './mail';
+import { mailThroughLedger } from './ledger-mail';
 import { escapeHtml as esc } from '../domain/escape';
 
 /**
@@ -24,21 +23,6 @@ export async function mailInvitation(
   smtp: { url: string; from: string },
   m: InvitationMail,
 ): Promise<{ status: string; detail: string }> {
-  const domain = /@([^>\s]+)>?$/.exec(smtp.from)?.[1] ?? 'orgtally.local';
-  const [row] = await planDeliveries(
-    db,
-    [
-      {
-        dedupeKey: `invitation:${m.linkId}`,
-        kind: 'invitation',
-        accountId: m.accountId,
-        reference: { link: m.linkId },
-        recipient: m.email,
-      },
-    ],
-    domain,
-  );
-  if (!row) throw new Error('invitation: no ledger row');
   const subject = `[orgtally] You are invited to ${m.accountName}'s usage console`;
   const text = [
     `${m.invitedBy} invited you to see ${m.accountName}'s usage and billing in orgtally.`,
@@ -51,22 +35,14 @@ export async function mailInvitation(
   const html = `<p>${esc(m.invitedBy)} invited you to see ${esc(m.accountName)}'s usage and billing in orgtally.</p>
 <p><a href="${esc(m.url)}">Set your password</a> — the link works once, until ${esc(m.expiresAt)}.</p>
 <p>If you did not expect this, ignore it: nothing happens until the link is used.</p>`;
-  const out = await sendOnce(db, row.id, async (d) => ({
+  return mailThroughLedger(db, smtp, {
+    dedupeKey: `invitation:${m.linkId}`,
+    kind: 'invitation',
+    accountId: m.accountId,
+    reference: { link: m.linkId },
+    recipient: m.email,
     subject,
-    transmit: () =>
-      sendMail(smtp.url, {
-        from: smtp.from,
-        to: d.recipient,
-        subject,
-        text,
-        html,
-        messageId: d.message_id,
-        date: new Date(),
-        attachments: [],
-        headers: { 'X-Orgtally-Delivery': d.dedupe_key },
-      }),
-  }));
-  return out.status === 'sent'
-    ? { status: 'sent', detail: out.response }
-    : { status: out.status, detail: out.error };
+    text,
+    html,
+  });
 }

@@ -1,6 +1,5 @@
 import type { Knex } from 'knex';
-import { planDeliveries, sendOnce } from '../db/deliveries';
-import { sendMail } from './mail';
+import { mailThroughLedger } from './ledger-mail';
 import { escapeHtml as esc } from '../domain/escape';
 
 /**
@@ -23,21 +22,6 @@ export async function mailShareCode(
   smtp: { url: string; from: string },
   m: ShareCodeMail,
 ): Promise<{ status: string; detail: string }> {
-  const domain = /@([^>\s]+)>?$/.exec(smtp.from)?.[1] ?? 'orgtally.local';
-  const [row] = await planDeliveries(
-    db,
-    [
-      {
-        dedupeKey: `share_code:${m.codeId}`,
-        kind: 'share_code',
-        accountId: m.accountId,
-        reference: { code: m.codeId },
-        recipient: m.email,
-      },
-    ],
-    domain,
-  );
-  if (!row) throw new Error('share code: no ledger row');
   const subject = `[orgtally] Your code for "${m.title}"`;
   const text = [
     `Your code to open "${m.title}", shared by ${m.accountName}:`,
@@ -46,24 +30,17 @@ export async function mailShareCode(
     '',
     `It works once, until ${m.expiresAt}. If you did not ask for it, ignore this mail.`,
   ].join('\n');
-  const out = await sendOnce(db, row.id, async (d) => ({
-    subject,
-    transmit: () =>
-      sendMail(smtp.url, {
-        from: smtp.from,
-        to: d.recipient,
-        subject,
-        text,
-        html: `<p>Your code to open “${esc(m.title)}”, shared by ${esc(m.accountName)}:</p>
+  const html = `<p>Your code to open “${esc(m.title)}”, shared by ${esc(m.accountName)}:</p>
 <p style="font-size:24px;letter-spacing:4px"><strong>${m.code}</strong></p>
-<p>It works once, until ${esc(m.expiresAt)}. If you did not ask for it, ignore this mail.</p>`,
-        messageId: d.message_id,
-        date: new Date(),
-        attachments: [],
-        headers: { 'X-Orgtally-Delivery': d.dedupe_key },
-      }),
-  }));
-  return out.status === 'sent'
-    ? { status: 'sent', detail: out.response }
-    : { status: out.status, detail: out.error };
+<p>It works once, until ${esc(m.expiresAt)}. If you did not ask for it, ignore this mail.</p>`;
+  return mailThroughLedger(db, smtp, {
+    dedupeKey: `share_code:${m.codeId}`,
+    kind: 'share_code',
+    accountId: m.accountId,
+    reference: { code: m.codeId },
+    recipient: m.email,
+    subject,
+    text,
+    html,
+  });
 }

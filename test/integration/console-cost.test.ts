@@ -5,7 +5,7 @@ import { monthFigures } from '../../queries/summary';
 import { scopeOf } from '../../queries/scope';
 import { historyBlock } from '../../web/pages/cost-history';
 import { API_NOW } from '../support/api';
-import { consoleFixture, type ConsoleFixture } from '../support/console';
+import { consoleFixture, flat, textOf, type ConsoleFixture } from '../support/console';
 
 let f: ConsoleFixture;
 beforeAll(async () => {
@@ -14,12 +14,6 @@ beforeAll(async () => {
 afterAll(() => f?.close());
 
 /** The page without the whitespace between tags, and a table row's cells as text. */
-const flat = (s: string) => s.replace(/>\s+</g, '><');
-const textOf = (s: string) =>
-  s
-    .replace(/<[^>]+>/g, ' ')
-    .replace(/\s+/g, ' ')
-    .trim();
 function cells(html: string, rowId: string): string[] {
   const row = new RegExp(`<tr id="${rowId}">(.*?)</tr>`, 's').exec(flat(html))?.[1];
   if (row === undefined) throw new Error(`no row ${rowId}`);

@@ -1,6 +1,6 @@
 import { computeEstimates } from '../../db/estimates';
 import { formatNumber } from '../../domain/month-end-report';
-import { consoleFixture, type ConsoleFixture } from '../support/console';
+import { consoleFixture, rowsOf, textOf, type ConsoleFixture } from '../support/console';
 
 let f: ConsoleFixture;
 /** Runs added to the fixture's one (2026-11-18): October's, for its estimate error, and two on one November day. */
@@ -33,21 +33,6 @@ beforeAll(async () => {
 }, 120_000);
 afterAll(() => f?.close());
 
-const flat = (s: string) => s.replace(/>\s+</g, '><');
-const textOf = (s: string) =>
-  s
-    .replace(/<[^>]+>/g, ' ')
-    .replace(/\s+/g, ' ')
-    .trim();
-/** A table's body rows, each as its cells' text (the row header first). */
-function rowsOf(html: string, id: string): string[][] {
-  const table = new RegExp(`<table id="${id}">(.*?)</table>`, 's').exec(flat(html))?.[1];
-  if (table === undefined) throw new Error(`no table ${id}`);
-  const body = /<tbody>(.*?)<\/tbody>/s.exec(table)?.[1] ?? '';
-  return [...body.matchAll(/<tr[^>]*>(.*?)<\/tr>/gs)].map((r) =>
-    [...(r[1] as string).matchAll(/<t[hd][^>]*>(.*?)<\/t[hd]>/gs)].map((c) => textOf(c[1] as string)),
-  );
-}
 const when = (d: Date) => `${d.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
 
 describe('the Estimated usage page', () => {

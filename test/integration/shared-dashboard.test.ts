@@ -6,7 +6,7 @@ import { formatNumber } from '../../domain/month-end-report';
 import { simpleParser } from 'mailparser';
 import { startMailSink, type MailSink } from '../../infra/mail-sink';
 import { API_NOW } from '../support/api';
-import { consoleFixture, type ConsoleFixture } from '../support/console';
+import { consoleFixture, flat, rowsOf, textOf, type ConsoleFixture } from '../support/console';
 
 let f: ConsoleFixture;
 let sink: MailSink;
@@ -32,20 +32,6 @@ const open = async (path: string, headers: Record<string, string> = {}) => {
   const res = await fetch(`${f.url}${path}`, { headers, redirect: 'manual' });
   return { status: res.status, html: await res.text(), headers: res.headers };
 };
-const flat = (s: string) => s.replace(/>\s+</g, '><');
-const textOf = (s: string) =>
-  s
-    .replace(/<[^>]+>/g, ' ')
-    .replace(/\s+/g, ' ')
-    .trim();
-function rowsOf(html: string, id: string): string[][] {
-  const table = new RegExp(`<table id="${id}">(.*?)</table>`, 's').exec(flat(html))?.[1];
-  if (table === undefined) throw new Error(`no table ${id}`);
-  const body = /<tbody>(.*?)<\/tbody>/s.exec(table)?.[1] ?? '';
-  return [...body.matchAll(/<tr[^>]*>(.*?)<\/tr>/gs)].map((r) =>
-    [...(r[1] as string).matchAll(/<t[hd][^>]*>(.*?)<\/t[hd]>/gs)].map((c) => textOf(c[1] as string)),
-  );
-}
 const SIBLINGS = ['client-b', 'Client B', 'client-c', 'Client C', 'trial-x', 'Trial X'];
 
 describe('a shared dashboard', () => {

@@ -70,3 +70,21 @@ export async function consoleFixture(opts: Parameters<typeof apiFixture>[0] = {}
     },
   };
 }
+
+/** A page's HTML with the whitespace between tags gone, and an element's text as a reader sees it. */
+export const flat = (s: string) => s.replace(/>\s+</g, '><');
+export const textOf = (s: string) =>
+  s
+    .replace(/<[^>]+>/g, ' ')
+    .replace(/\s+/g, ' ')
+    .trim();
+
+/** A table's body rows, each as its cells' text (the row header first). */
+export function rowsOf(html: string, id: string): string[][] {
+  const table = new RegExp(`<table id="${id}">(.*?)</table>`, 's').exec(flat(html))?.[1];
+  if (table === undefined) throw new Error(`no table ${id}`);
+  const body = /<tbody>(.*?)<\/tbody>/s.exec(table)?.[1] ?? '';
+  return [...body.matchAll(/<tr[^>]*>(.*?)<\/tr>/gs)].map((r) =>
+    [...(r[1] as string).matchAll(/<t[hd][^>]*>(.*?)<\/t[hd]>/gs)].map((c) => textOf(c[1] as string)),
+  );
+}

@@ -1,7 +1,8 @@
 import { latestTrendMonth } from '../../db/console-reads';
 import { storedTrends, type StoredTrend } from '../../db/trends';
 import { add, dec, text, ZERO } from '../../domain/exact';
-import { chartSvg, figure, PALETTE } from '../chart';
+import { figure } from '../chart';
+import { smallMultiples } from '../small-multiples';
 import { monthName, qty } from '../format';
 import { html, type Html } from '../html';
 import type { PageCtx } from '../page';
@@ -39,58 +40,18 @@ export async function historyOf(
   ${series.length ? sixMonths(series, stored.months, view) : ''}`;
 }
 
-const COLS = 3;
-const PANEL = { width: 300, height: 150, gap: 24, title: 30 };
-
-/**
- * Six months of every product with usage as small multiples — one panel per product, each on its own scale — in
- * one chart: one ECharts instance draws 20 panels in about half the time of 20 charts, and a page opened for the
- * first time draws it whole. The table beside it has every figure.
- */
+/** Six months of every product with usage, and every figure in the table beside the chart. */
 function sixMonths(
   series: readonly { usage_type: string; values: (string | null)[] }[],
   months: readonly string[],
   view: string,
 ): Html {
-  const rows = Math.ceil(series.length / COLS);
-  const cell = (i: number) => ({
-    left: (i % COLS) * (PANEL.width + PANEL.gap) + 48,
-    top: Math.floor(i / COLS) * (PANEL.height + PANEL.title + PANEL.gap) + PANEL.title,
+  const chart = smallMultiples({
+    panels: series.map((s) => ({ title: s.usage_type, values: s.values })),
+    categories: months.map((m) => m.slice(2).replace('-', '/')),
+    height: 150,
+    barMaxWidth: 24,
   });
-  const short = months.map((m) => m.slice(2).replace('-', '/'));
-  const chart = chartSvg(
-    {
-      title: series.map((s, i) => ({
-        text: s.usage_type,
-        left: cell(i).left - 40,
-        top: cell(i).top - PANEL.title,
-        textStyle: { fontSize: 12, fontWeight: 'bold' },
-      })),
-      grid: series.map((_s, i) => ({ ...cell(i), width: PANEL.width - 56, height: PANEL.height - 28 })),
-      xAxis: series.map((_s, i) => ({
-        type: 'category',
-        data: short,
-        gridIndex: i,
-        axisLabel: { fontSize: 10 },
-      })),
-      yAxis: series.map((_s, i) => ({
-        type: 'value',
-        gridIndex: i,
-        splitNumber: 3,
-        axisLabel: { fontSize: 10 },
-      })),
-      // Positions only: the exact figures are in the table beside the chart.
-      series: series.map((s, i) => ({
-        type: 'bar',
-        xAxisIndex: i,
-        yAxisIndex: i,
-        barMaxWidth: 24,
-        itemStyle: { color: PALETTE[i % PALETTE.length] },
-        data: s.values.map((v) => (v === null ? null : Number(v))),
-      })),
-    },
-    { width: COLS * (PANEL.width + PANEL.gap), height: rows * (PANEL.height + PANEL.title + PANEL.gap) },
-  );
   return figure({
     id: 'history',
     caption: `Six months of ${view} usage per product, ${monthName(months[0] as string)} to ${monthName(months.at(-1) as string)}`,

@@ -1,7 +1,8 @@
 import type { DayValue, TagRow } from '../../db/shared-usage';
 import type { OpenShare } from '../../db/shares';
 import { DAY_MS } from '../../domain/time';
-import { chartSvg, figure, PALETTE } from '../chart';
+import { figure } from '../chart';
+import { smallMultiples } from '../small-multiples';
 import { money, monthName, pct, qty, whenIn } from '../format';
 import { html, type Html } from '../html';
 import type { ProductLine } from '../pages/usage-data';
@@ -83,9 +84,6 @@ export function monthTable(
   );
 }
 
-const COLS = 3;
-const PANEL = { width: 300, height: 140, gap: 24, title: 30 };
-
 /** The last days per product as small multiples (one chart), with every figure in the table beside it. */
 export function dailyFigure(rows: readonly DayValue[], from: string, days: number): Html {
   const dayList = Array.from({ length: days }, (_, i) =>
@@ -99,47 +97,16 @@ export function dailyFigure(rows: readonly DayValue[], from: string, days: numbe
   }
   const used = [...by].filter(([, p]) => [...p.values.values()].some((v) => !isZero(v)));
   if (!used.length) return html`<p>No usage in the last ${days} days.</p>`;
-  const cell = (i: number) => ({
-    left: (i % COLS) * (PANEL.width + PANEL.gap) + 48,
-    top: Math.floor(i / COLS) * (PANEL.height + PANEL.title + PANEL.gap) + PANEL.title,
+  const chart = smallMultiples({
+    panels: used.map(([code, p]) => ({
+      title: `${code} (${p.unit})`,
+      values: dayList.map((d) => p.values.get(d)),
+    })),
+    categories: dayList.map((d) => d.slice(5).replace('-', '/')),
+    height: 140,
+    barMaxWidth: 8,
+    labelInterval: 6,
   });
-  const labels = dayList.map((d) => d.slice(5).replace('-', '/'));
-  const chart = chartSvg(
-    {
-      title: used.map(([code, p], i) => ({
-        text: `${code} (${p.unit})`,
-        left: cell(i).left - 40,
-        top: cell(i).top - PANEL.title,
-        textStyle: { fontSize: 12, fontWeight: 'bold' },
-      })),
-      grid: used.map((_u, i) => ({ ...cell(i), width: PANEL.width - 56, height: PANEL.height - 28 })),
-      xAxis: used.map((_u, i) => ({
-        type: 'category',
-        data: labels,
-        gridIndex: i,
-        axisLabel: { fontSize: 10, interval: 6 },
-      })),
-      yAxis: used.map((_u, i) => ({
-        type: 'value',
-        gridIndex: i,
-        splitNumber: 3,
-        axisLabel: { fontSize: 10 },
-      })),
-      // Positions only: the exact figures are in the table beside the chart.
-      series: used.map(([, p], i) => ({
-        type: 'bar',
-        xAxisIndex: i,
-        yAxisIndex: i,
-        barMaxWidth: 8,
-        itemStyle: { color: PALETTE[i % PALETTE.length] },
-        data: dayList.map((d) => (p.values.has(d) ? Number(p.values.get(d)) : null)),
-      })),
-    },
-    {
-      width: COLS * (PANEL.width + PANEL.gap),
-      height: Math.ceil(used.length / COLS) * (PANEL.height + PANEL.title + PANEL.gap),
-    },
-  );
   return figure({
     id: 'daily',
     caption: `Usage per day, ${dayList[0]} to ${dayList.at(-1)} (the account's calendar days)`,
