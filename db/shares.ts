@@ -275,15 +275,18 @@ export interface OpenShare {
  * revoked), so none of them is told apart by its answer or its time. Records the access, at most once a minute.
  */
 export async function openShare(db: Knex, token: string): Promise<OpenShare | undefined> {
+  // A read, and a write only when the recorded access is a minute old: a busy link does not write every view.
   const { rows } = await db.raw(
-    `UPDATE shares s SET last_accessed_at = CASE
-         WHEN s.last_accessed_at IS NULL OR s.last_accessed_at < now() - interval '1 minute' THEN now()
-         ELSE s.last_accessed_at END
-       FROM orgs o
-      WHERE s.digest = ? AND o.id = s.org_id
-        AND s.status = 'active' AND s.revoked_at IS NULL AND s.expires_at > now()
-     RETURNING s.id, s.account_id, o.public_id AS org, s.title, s.share_type, s.locks, s.show_cost,
-       s.show_commitment, s.expires_at`,
+    `WITH s AS (
+       SELECT s.id, s.account_id, o.public_id AS org, s.title, s.share_type, s.locks, s.show_cost,
+              s.show_commitment, s.expires_at, s.last_accessed_at
+         FROM shares s JOIN orgs o ON o.id = s.org_id
+        WHERE s.digest = ? AND s.status = 'active' AND s.revoked_at IS NULL AND s.expires_at > now()),
+     touched AS (
+       UPDATE shares t SET last_accessed_at = now() FROM s
+        WHERE t.id = s.id AND (s.last_accessed_at IS NULL OR s.last_accessed_at < now() - interval '1 minute')
+       RETURNING t.id)
+     SELECT id, account_id, org, title, share_type, locks, show_cost, show_commitment, expires_at FROM s`,
     [digest(token)],
   );
   const r = rows[0];
@@ -321,6 +324,13 @@ export async function issueCode(
   q: { shareId: string; email: string; ttlMs: number },
 ): Promise<{ id: string; code: string; expiresAt: string } | undefined> {
   if (!(await invited(trx, q.shareId, q.email))) return undefined;
+  // Asking again and again must not flood an invitee's mailbox: past the limit, no new code (and no mail).
+  const { rows: recent } = await trx.raw(
+    `SELECT count(*)::int AS n FROM share_codes
+      WHERE share_id = ? AND email = ? AND created_at > now() - CAST(? AS interval)`,
+    [q.shareId, q.email, `${q.ttlMs} milliseconds`],
+  );
+  if (recent[0].n >= CODES_PER_TTL) return undefined;
   const code = String(randomInt(0, 100_000_000)).padStart(8, '0');
   const [row] = await trx('share_codes')
     .insert({
@@ -334,6 +344,8 @@ export async function issueCode(
 }
 
 export const CODE_TRIES = 5;
+/** Codes one address may be sent for one share within a code's lifetime. */
+export const CODES_PER_TTL = 3;
 
 /** Uses the address's latest live code up when it matches; every try counts against it. */
 export async function redeemCode(

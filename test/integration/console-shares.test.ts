@@ -278,7 +278,7 @@ describe('refusals beside the form', () => {
     expect(refusalOf(res.html)).toContain('locks: &quot;colour&quot; is not a tag key of acme');
     expect(res.html).toContain('value="colour=blue"');
     expect(res.html).toContain('pat@client-a.example</textarea>');
-    expect(res.html).toMatch(/The account's tag keys:\s+team, env, service/);
+    expect(res.html).toMatch(/The account's\s+tag keys:\s+team, env, service/);
     expect((await f.db('shares').count({ n: '*' }).first())?.n).toBe(count);
   });
 

@@ -239,6 +239,23 @@ describe('a shared dashboard', () => {
     expect(JSON.stringify(delivery)).not.toContain(code);
   });
 
+  it('sends one address at most 3 codes for one share in 15 minutes, however often it asks', async () => {
+    const { token } = await share({ org: 'client-a', invitees: [{ email: 'busy@client-a.example' }] });
+    const first = await open(`/shared/${token}`);
+    const pre = (first.headers.getSetCookie().find((c) => c.startsWith('ot_pre=')) ?? '').split(
+      ';',
+    )[0] as string;
+    for (let i = 0; i < 5; i++) {
+      const res = await fetch(`${f.url}/shared/${token}/code`, {
+        method: 'POST',
+        headers: { cookie: pre, 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ csrf: f.csrfOf(first.html), email: 'busy@client-a.example' }).toString(),
+      });
+      expect(res.status).toBe(200);
+    }
+    expect(sink.messages.filter((m) => m.to.includes('busy@client-a.example'))).toHaveLength(3);
+  });
+
   it('limits links that open nothing per address: past the limit even a good link is a 429', async () => {
     const { token } = await share({ org: 'client-a' });
     await f.db('share_misses').delete();
