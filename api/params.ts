@@ -81,8 +81,7 @@ export const intParam = (min: number, max: number) =>
     .refine((n) => n >= min && n <= max, `must be between ${min} and ${max}`);
 
 /** `2026-10-01T00:00:00+00:00`: the one date-time format both Datadog clients read. */
-export const ddTime = (ms: number | string): string =>
-  new Date(ms).toISOString().replace(/\.\d{3}Z$/, '+00:00');
+export { datadogTime as ddTime } from '../domain/time';
 
 /** A repeated parameter is a mistake to report, not a list to guess at (the API and the pages alike). */
 export function onceEach(q: Record<string, unknown>): Record<string, string | undefined> {

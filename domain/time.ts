@@ -61,3 +61,7 @@ export function parseDurationHours(text: string): number | undefined {
   if (!m) return undefined;
   return Number(m[1]) * (m[2] === 'd' ? 24 : 1);
 }
+
+/** An instant as Datadog's API writes it, and both of its official clients read it: `2026-10-01T00:00:00+00:00`. */
+export const datadogTime = (ms: number | string): string =>
+  new Date(ms).toISOString().replace(/\.\d{3}Z$/, '+00:00');

@@ -1,11 +1,14 @@
 import type { ShareRow } from '../db/shares';
+import { datadogTime } from '../domain/time';
+
+const at = (v: string | null) => (v === null ? null : datadogTime(v));
 
 /**
  * A share as Datadog's shared-dashboard API returns it (SharedDashboard), with orgtally's own fields after. The
  * API, `orgtally dashboards … --json` and the console print this one shape. `dashboard_id` is the org's public id:
  * orgtally has one usage dashboard per org. The token is a secret held only as a digest, so `token` and
  * `public_url` appear only when the caller has the token in hand: at creation, at rotation, or when it addressed
- * the share by its token.
+ * the share by its token. Instants are in Datadog's form (`…+00:00`), as on every Datadog-shaped route.
  */
 export function shareJson(s: ShareRow, o: { publicUrl: string; token?: string }) {
   return {
@@ -15,14 +18,14 @@ export function shareJson(s: ShareRow, o: { publicUrl: string; token?: string })
     title: s.title,
     share_type: s.share_type,
     status: s.status,
-    expiration: s.expires_at,
-    created: s.created_at,
-    last_accessed: s.last_accessed_at,
+    expiration: datadogTime(s.expires_at),
+    created: datadogTime(s.created_at),
+    last_accessed: at(s.last_accessed_at),
     author: { handle: s.created_by.replace(/^(user|cli|key):/, ''), name: null },
     invitees: s.invitees.map((i) => ({
       email: i.email,
-      access_expiration: i.access_expiration,
-      created_at: i.created_at,
+      access_expiration: at(i.access_expiration),
+      created_at: datadogTime(i.created_at),
     })),
     // A locked filter is a template variable whose only visible value is the locked one.
     selectable_template_vars: Object.entries(s.locks).map(([name, value]) => ({

@@ -12,7 +12,6 @@ import {
   shareOf,
   sharesInScope,
 } from '../../queries/shares';
-import { ddTime } from '../params';
 import { route } from '../route';
 import { invalid } from '../schemas';
 
@@ -134,22 +133,7 @@ const tokenParams = z.strictObject({
   token: z.string().describe('the share’s link token, or (orgtally) its id'),
 });
 
-/** shareJson with Datadog's date-time format (the one both clients read), as every Datadog-shaped route sends. */
-function shareOut(s: ShareRow, publicUrl: string, token?: string) {
-  const j = shareJson(s, { publicUrl, token });
-  const at = (v: string | null) => (v === null ? null : ddTime(v));
-  return {
-    ...j,
-    expiration: ddTime(j.expiration),
-    created: ddTime(j.created),
-    last_accessed: at(j.last_accessed),
-    invitees: j.invitees.map((i) => ({
-      ...i,
-      access_expiration: at(i.access_expiration),
-      created_at: ddTime(i.created_at),
-    })),
-  };
-}
+const shareOut = (s: ShareRow, publicUrl: string, token?: string) => shareJson(s, { publicUrl, token });
 
 /** The token the path carried, if it carried one and not the share's id: only then may the answer repeat it. */
 const tokenIn = (handle: string, s: ShareRow) =>

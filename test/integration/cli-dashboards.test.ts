@@ -153,7 +153,7 @@ describe('orgtally dashboards share', () => {
       title: 'Client B usage',
       share_type: 'invite',
       status: 'active',
-      expiration: '2027-06-30T00:00:00.000Z',
+      expiration: '2027-06-30T00:00:00+00:00',
       author: { handle: ACTOR.slice(4) },
       show_cost: true,
       show_commitment: false,
