@@ -38,12 +38,27 @@ export const CONSOLE_DEFAULTS: Omit<ConsoleOptions, 'db' | 'now'> = {
 };
 
 /**
+ * A request as the log keeps it: Fastify's fields, with the secrets some paths carry (a shared dashboard's token,
+ * a one-time sign-in or invitation link) cut to their prefix — a log is read by more people than the link was for.
+ */
+export const maskSecrets = (url: string) => url.replace(/\b(ot[a-z]_)[\w-]{8,}/g, '$1…');
+function requestForLog(req: FastifyRequest) {
+  return {
+    method: req.method,
+    url: maskSecrets(req.url),
+    hostname: req.hostname,
+    remoteAddress: req.ip,
+    remotePort: req.socket?.remotePort,
+  };
+}
+
+/**
  * The HTTP API: Fastify routes the requests; every route of the table goes through the same steps — keys, rate
  * limit, scope and permissions, input schema, handler, output schema — so none can skip one.
  */
 export async function buildServer(opts: ServerOptions): Promise<FastifyInstance> {
   const app = Fastify({
-    logger: opts.logger ?? false,
+    logger: opts.logger === true ? { serializers: { req: requestForLog } } : (opts.logger ?? false),
     genReqId: () => randomUUID(),
     bodyLimit: 1 << 20,
   });

@@ -11,11 +11,10 @@ import {
   viewerOf,
   type OpenShare,
 } from '../db/shares';
-import type { Permission } from '../domain/access';
 import { ErrorType, OrgtallyError } from '../domain/errors';
 import { isEmail } from '../domain/spec';
 import { mailShareCode } from '../infra/share-code-mail';
-import { scopeOf } from '../queries/scope';
+import { viewerScope } from '../queries/shares';
 import { html } from '../web/html';
 import type { ConsoleConfig } from '../web/page';
 import { sharedDashboard } from '../web/shared/dashboard';
@@ -45,19 +44,25 @@ const CODE_TTL_MS = 15 * 60_000;
 export function registerShared(app: FastifyInstance, d: Deps): void {
   const send = (reply: FastifyReply, status: number, body: string) =>
     reply.code(status).type('text/html; charset=utf-8').send(body);
+  // Past the limit, every link from the address is refused alike, a right one too (checked before the lookup).
+  const limited = async (req: FastifyRequest, reply: FastifyReply) => {
+    if ((await recentMisses(d.db, req.ip, d.shareMisses.windowMs)) < d.shareMisses.perAddress) return false;
+    reply.header('retry-after', String(Math.ceil(d.shareMisses.windowMs / 1000)));
+    send(reply, 429, tooManyPage(d.shareMisses.windowMs));
+    return true;
+  };
   const neutral = async (req: FastifyRequest, reply: FastifyReply) => {
+    if (await limited(req, reply)) return reply;
     await recordMiss(d.db, req.ip);
     return send(reply, 404, neutralPage());
   };
-  // The limit is checked before the lookup: past it, a right link is refused as a wrong one is.
   const open = async (req: FastifyRequest, reply: FastifyReply, token: string) => {
-    if ((await recentMisses(d.db, req.ip, d.shareMisses.windowMs)) >= d.shareMisses.perAddress) {
-      reply.header('retry-after', String(Math.ceil(d.shareMisses.windowMs / 1000)));
-      send(reply, 429, tooManyPage());
-      return undefined;
-    }
+    if (await limited(req, reply)) return undefined;
     const share = await openShare(d.db, token);
-    if (!share) await neutral(req, reply);
+    if (!share) {
+      await recordMiss(d.db, req.ip);
+      send(reply, 404, neutralPage());
+    }
     return share;
   };
   const base = (token: string) => `/shared/${token}`;
@@ -97,14 +102,7 @@ export function registerShared(app: FastifyInstance, d: Deps): void {
           emailForm({ action: `${base(token)}/code`, csrf: preCsrf(req, reply) }),
         );
     }
-    const permissions = new Set<Permission>([
-      'usage_read',
-      ...(share.show_cost ? ['billing_read' as const] : []),
-    ]);
-    const scope = await scopeOf(d.db, share.account_id, share.org, {
-      permissions,
-      actor: `share:${share.id}`,
-    });
+    const scope = await viewerScope(d.db, share);
     try {
       const page = await sharedDashboard({
         db: d.db,
@@ -116,7 +114,10 @@ export function registerShared(app: FastifyInstance, d: Deps): void {
       });
       return send(reply, 200, sharedShell({ ...page, by: scope.accountName }));
     } catch (err) {
-      if (err instanceof OrgtallyError && err.type === ErrorType.NotFound) return neutral(req, reply);
+      if (err instanceof OrgtallyError && err.type === ErrorType.NotFound) {
+        await recordMiss(d.db, req.ip);
+        return send(reply, 404, neutralPage());
+      }
       if (err instanceof OrgtallyError && err.type === ErrorType.InvalidInput)
         return invitePage(
           reply,
@@ -150,16 +151,23 @@ export function registerShared(app: FastifyInstance, d: Deps): void {
     const code = await d.db.transaction((trx) =>
       issueCode(trx, { shareId: share.id, email, ttlMs: CODE_TTL_MS }),
     );
-    if (code && d.mail) {
-      const scope = await scopeOf(d.db, share.account_id, share.org);
-      await mailShareCode(d.db, d.mail, {
-        accountId: share.account_id,
-        accountName: scope.accountName,
-        email,
-        codeId: code.id,
-        code: code.code,
-        title: share.title,
-        expiresAt: code.expiresAt,
+    if (!code)
+      await recordMiss(d.db, req.ip); // an address not invited counts, as a wrong link does
+    else if (d.mail) {
+      // Sent after the answer, so that its time does not tell an invited address from another; the ledger
+      // records the outcome.
+      const mail = d.mail;
+      const accountName = (await viewerScope(d.db, share)).accountName;
+      setImmediate(() => {
+        mailShareCode(d.db, mail, {
+          accountId: share.account_id,
+          accountName,
+          email,
+          codeId: code.id,
+          code: code.code,
+          title: share.title,
+          expiresAt: code.expiresAt,
+        }).catch((err: unknown) => req.log.error({ err }, 'share code mail failed'));
       });
     }
     // The same answer whether the address is invited or not: the page does not say who is.
@@ -176,6 +184,7 @@ export function registerShared(app: FastifyInstance, d: Deps): void {
     checkPre(req, form);
     const share = await open(req, reply, token);
     if (!share) return reply;
+    if (share.share_type !== 'invite') return reply.redirect(base(token), 303);
     const email = (form.email ?? '').trim().toLowerCase();
     const code = (form.code ?? '').trim();
     const ok =

@@ -212,6 +212,11 @@ export async function updateShare(
   return after;
 }
 
+/** Holds the share's row until the transaction ends: its changes, and the codes sent for it, take turns. */
+export async function lockShare(trx: Knex.Transaction, id: string): Promise<void> {
+  await trx.raw('SELECT 1 FROM shares WHERE id = ? FOR UPDATE', [id]);
+}
+
 /** A new token for the same share: the old link opens nothing from the next request on. */
 export async function rotateShare(
   trx: Knex.Transaction,
@@ -324,6 +329,7 @@ export async function issueCode(
   q: { shareId: string; email: string; ttlMs: number },
 ): Promise<{ id: string; code: string; expiresAt: string } | undefined> {
   if (!(await invited(trx, q.shareId, q.email))) return undefined;
+  await lockShare(trx, q.shareId); // the count below and the insert, one request at a time
   // Asking again and again must not flood an invitee's mailbox: past the limit, no new code (and no mail).
   const { rows: recent } = await trx.raw(
     `SELECT count(*)::int AS n FROM share_codes
@@ -357,6 +363,8 @@ export async function redeemCode(
             used_at = CASE WHEN c.digest = :digest THEN now() END
       WHERE c.id = (SELECT id FROM share_codes WHERE share_id = :share AND email = :email AND used_at IS NULL
                       AND expires_at > now() AND tries < :tries ORDER BY created_at DESC LIMIT 1)
+        -- Again outside the subquery: a request that waited for this row's lock sees the row as the other left it.
+        AND c.used_at IS NULL AND c.tries < :tries AND c.expires_at > now()
      RETURNING used_at IS NOT NULL AS ok`,
     {
       digest: digest(`${q.shareId}:${q.email}:${q.code}`),

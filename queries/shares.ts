@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import {
   createShare,
   findShare,
+  lockShare,
   listShares,
   revokeShare,
   rotateShare,
@@ -10,11 +11,12 @@ import {
   type SharePatch,
   type ShareRow,
   type ShareType,
+  type OpenShare,
 } from '../db/shares';
-import { COST_READ, denial, SHARE_MANAGE } from '../domain/access';
+import { COST_READ, denial, SHARE_MANAGE, type Permission } from '../domain/access';
 import { ErrorType, OrgtallyError } from '../domain/errors';
 import { isEmail } from '../domain/spec';
-import { authorize, notFound, requireOrg, type Scope } from './scope';
+import { authorize, notFound, requireOrg, scopeOf, type Scope } from './scope';
 
 /**
  * Shared dashboards as the CLI, the API and the console manage them: the one place that checks who may share
@@ -45,7 +47,7 @@ export async function sharesInScope(db: Knex, scope: Scope): Promise<ShareRow[]>
 }
 
 /** A share by id or token; one of an org outside the scope is "no such share", as an unknown one is. */
-export async function shareOf(db: Knex, scope: Scope, handle: string): Promise<ShareRow> {
+export async function shareOf(db: Knex | Knex.Transaction, scope: Scope, handle: string): Promise<ShareRow> {
   authorize(scope, SHARE_MANAGE);
   const s = await findShare(db, scope.accountId, handle.trim());
   if (!s || !scope.orgs.has(s.org) || s.state === 'revoked')
@@ -88,7 +90,6 @@ export async function changeShare(
   p: Omit<ShareRequest, 'org' | 'dashboardType'> & { status?: 'active' | 'paused' },
   now: number,
 ): Promise<ShareRow> {
-  const before = await shareOf(db, scope, handle);
   const patch: SharePatch = {};
   if (p.title !== undefined) patch.title = checkTitle(p.title);
   if (p.shareType !== undefined) patch.shareType = p.shareType;
@@ -98,12 +99,36 @@ export async function changeShare(
   if (p.expiresAt !== undefined) patch.expiresAt = checkExpiry(p.expiresAt, now);
   if (p.invitees !== undefined) patch.invitees = checkInvitees(p.invitees);
   if (p.status !== undefined) patch.status = p.status;
-  checkInviteOnly(
-    patch.shareType ?? before.share_type,
-    patch.invitees ??
-      before.invitees.map((i) => ({ email: i.email, access_expiration: i.access_expiration })),
-  );
-  return db.transaction((trx) => updateShare(trx, before, patch, scope.actor));
+  return db.transaction(async (trx) => {
+    const before = await lockedShare(trx, scope, handle);
+    // Pausing and resuming hand nobody the link; any other change could (new invitees): see cost, need cost.
+    if (Object.keys(patch).some((k) => k !== 'status')) checkCostShare(scope, before);
+    checkInviteOnly(
+      patch.shareType ?? before.share_type,
+      patch.invitees ??
+        before.invitees.map((i) => ({ email: i.email, access_expiration: i.access_expiration })),
+    );
+    return updateShare(trx, before, patch, scope.actor);
+  });
+}
+
+/**
+ * The share, locked for the rest of the transaction: two changes of one share (two rotations, a rotation and a
+ * revocation) take turns, and the second sees what the first did (a revoked share is "no such share").
+ */
+async function lockedShare(trx: Knex.Transaction, scope: Scope, handle: string): Promise<ShareRow> {
+  const s = await shareOf(trx, scope, handle);
+  await lockShare(trx, s.id);
+  return shareOf(trx, scope, s.id);
+}
+
+/** A share that shows cost is changed or given a new link only by a user who may read cost itself. */
+function checkCostShare(scope: Scope, s: ShareRow): void {
+  if (s.show_cost && denial(scope, COST_READ))
+    throw new OrgtallyError(
+      ErrorType.Forbidden,
+      'this shared dashboard shows cost: only a user who may read cost (usage_read and billing_read, at the root org) can change it or make a new link; pausing and revoking it are open to you',
+    );
 }
 
 export async function rotateShareToken(
@@ -111,13 +136,27 @@ export async function rotateShareToken(
   scope: Scope,
   handle: string,
 ): Promise<{ share: ShareRow; token: string }> {
-  const s = await shareOf(db, scope, handle);
-  return db.transaction((trx) => rotateShare(trx, s, scope.actor));
+  return db.transaction(async (trx) => {
+    const s = await lockedShare(trx, scope, handle);
+    checkCostShare(scope, s);
+    return rotateShare(trx, s, scope.actor);
+  });
 }
 
 export async function revokeSharedDashboard(db: Knex, scope: Scope, handle: string): Promise<ShareRow> {
-  const s = await shareOf(db, scope, handle);
-  return db.transaction((trx) => revokeShare(trx, s, scope.actor));
+  return db.transaction(async (trx) => revokeShare(trx, await lockedShare(trx, scope, handle), scope.actor));
+}
+
+/**
+ * What a share's viewer may read: the share's org and the orgs below it, with usage_read — and billing_read when
+ * the share shows cost — as a user of that org would. The viewer's page reads through nothing else.
+ */
+export async function viewerScope(db: Knex, share: OpenShare): Promise<Scope> {
+  const permissions = new Set<Permission>([
+    'usage_read',
+    ...(share.show_cost ? (['billing_read'] as const) : []),
+  ]);
+  return scopeOf(db, share.account_id, share.org, { permissions, actor: `share:${share.id}` });
 }
 
 function checkTitle(t: string): string {

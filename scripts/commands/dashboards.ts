@@ -37,7 +37,11 @@ export function registerDashboards(program: Command): void {
     .requiredOption('--org <id>', 'the org whose dashboard is shared')
     .option('--title <title>', 'what the viewer sees as its title (default: "<org name> usage")')
     .option('--expires <when>', 'a duration (30d, 12h; 1h to 366d) or an ISO 8601 date-time (default: 365d)')
-    .option('--lock <key=value>', 'lock a tag filter to one value, e.g. env=prod; repeat for more', collect)
+    .option(
+      '--lock <key=value>',
+      'lock the tag breakdown to one value of a tag key, e.g. env=prod; repeat for more',
+      collect,
+    )
     .option('--invite <email>', 'invite-only, for this address; repeat (or a,b) for more', collectList)
     .option('--show-cost', 'show cost as well as usage (default: usage only)')
     .option('--no-commitment', 'hide the commitment lines')

@@ -10,7 +10,7 @@ import { scopeOf } from '../../queries/scope';
 import { monthFigures } from '../../queries/summary';
 import { API_NOW } from '../support/api';
 import { launchBrowser } from '../support/browser';
-import { consoleFixture, type ConsoleFixture } from '../support/console';
+import { consoleFixture, mailTo, type ConsoleFixture } from '../support/console';
 
 /** A shared dashboard as a client opens it: a real Chromium, no account, only the link. */
 let f: ConsoleFixture;
@@ -137,7 +137,7 @@ describe('a shared dashboard in a browser', () => {
     await page.getByLabel('E-mail address').fill('cfo@client-a.example');
     await page.getByRole('button', { name: 'Send me a code' }).click();
     await expect(page.locator('#month-table').count()).resolves.toBe(0);
-    const raw = sink.messages.find((m) => m.to.includes('cfo@client-a.example'))?.raw as Buffer;
+    const raw = (await mailTo(sink.messages, 'cfo@client-a.example'))[0]?.raw as Buffer;
     const code = /^\s+(\d{8})$/m.exec((await simpleParser(raw)).text ?? '')?.[1] as string;
     await page.getByLabel('Code').fill(code);
     await page.getByRole('button', { name: 'Open the dashboard' }).click();

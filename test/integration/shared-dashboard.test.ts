@@ -1,3 +1,4 @@
+import { ALL_PERMISSIONS } from '../../domain/access';
 import { changeShare, revokeSharedDashboard, rotateShareToken, shareDashboard } from '../../queries/shares';
 import { scopeOf } from '../../queries/scope';
 import { monthFigures } from '../../queries/summary';
@@ -6,7 +7,7 @@ import { formatNumber } from '../../domain/month-end-report';
 import { simpleParser } from 'mailparser';
 import { startMailSink, type MailSink } from '../../infra/mail-sink';
 import { API_NOW } from '../support/api';
-import { consoleFixture, flat, rowsOf, textOf, type ConsoleFixture } from '../support/console';
+import { consoleFixture, flat, mailTo, rowsOf, textOf, type ConsoleFixture } from '../support/console';
 
 let f: ConsoleFixture;
 let sink: MailSink;
@@ -209,7 +210,7 @@ describe('a shared dashboard', () => {
     const invited = await post(`/shared/${token}/code`, { email: 'viewer@client-a.example' });
     const [a, b] = [await stranger.text(), await invited.text()];
     expect(a.replaceAll('someone@else.example', 'X')).toBe(b.replaceAll('viewer@client-a.example', 'X'));
-    const mails = sink.messages.filter((m) => m.to.includes('viewer@client-a.example'));
+    const mails = await mailTo(sink.messages, 'viewer@client-a.example');
     expect(mails).toHaveLength(1);
     expect(sink.messages.some((m) => m.to.includes('someone@else.example'))).toBe(false);
     const mail = await simpleParser(mails[0]?.raw as Buffer);
@@ -253,7 +254,65 @@ describe('a shared dashboard', () => {
       });
       expect(res.status).toBe(200);
     }
-    expect(sink.messages.filter((m) => m.to.includes('busy@client-a.example'))).toHaveLength(3);
+    expect(await mailTo(sink.messages, 'busy@client-a.example', 4)).toHaveLength(3);
+  });
+
+  it("a share that shows cost is changed or re-linked only by a user who may read cost; pause and revoke are anyone's", async () => {
+    const { share: s } = await share({ org: 'client-a', showCost: true });
+    const childAdmin = await scopeOf(f.db, 'acme', 'client-a', {
+      permissions: ALL_PERMISSIONS,
+      actor: 'user:admin@client-a.example',
+    });
+    await expect(rotateShareToken(f.db, childAdmin, s.id)).rejects.toThrow(/shows cost/);
+    await expect(
+      changeShare(f.db, childAdmin, s.id, { invitees: [{ email: 'me@client-a.example' }] }, API_NOW),
+    ).rejects.toThrow(/shows cost/);
+    expect(await f.db('share_invitees').where({ share_id: s.id })).toHaveLength(0);
+    expect((await changeShare(f.db, childAdmin, s.id, { status: 'paused' }, API_NOW)).status).toBe('paused');
+    expect((await revokeSharedDashboard(f.db, childAdmin, s.id)).state).toBe('revoked');
+  });
+
+  it('a code opens one session however many requests race with it, and 5 tries are 5 even when they race', async () => {
+    const { token, share: s } = await share({
+      org: 'client-a',
+      invitees: [{ email: 'race@client-a.example' }],
+    });
+    const first = await open(`/shared/${token}`);
+    const pre = (first.headers.getSetCookie().find((c) => c.startsWith('ot_pre=')) ?? '').split(
+      ';',
+    )[0] as string;
+    const post = (path: string, form: Record<string, string>) =>
+      fetch(`${f.url}${path}`, {
+        method: 'POST',
+        headers: { cookie: pre, 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({
+          csrf: f.csrfOf(first.html),
+          email: 'race@client-a.example',
+          ...form,
+        }).toString(),
+        redirect: 'manual',
+      });
+    await post(`/shared/${token}/code`, {});
+    const raw = (await mailTo(sink.messages, 'race@client-a.example'))[0]?.raw as Buffer;
+    const code = /^\s+(\d{8})$/m.exec((await simpleParser(raw)).text ?? '')?.[1] as string;
+    const statuses = (
+      await Promise.all(Array.from({ length: 6 }, () => post(`/shared/${token}/verify`, { code })))
+    ).map((r) => r.status);
+    expect(statuses.sort()).toEqual([303, 400, 400, 400, 400, 400]);
+    expect(await f.db('share_sessions').where({ share_id: s.id })).toHaveLength(1);
+
+    await post(`/shared/${token}/code`, {});
+    const raw2 = (await mailTo(sink.messages, 'race@client-a.example', 2))[1]?.raw as Buffer;
+    const code2 = /^\s+(\d{8})$/m.exec((await simpleParser(raw2)).text ?? '')?.[1] as string;
+    const wrong = code2 === '00000000' ? '11111111' : '00000000';
+    await Promise.all(Array.from({ length: 12 }, () => post(`/shared/${token}/verify`, { code: wrong })));
+    const row = await f
+      .db('share_codes')
+      .where({ share_id: s.id })
+      .orderBy('created_at', 'desc')
+      .first('tries');
+    expect(row.tries).toBe(5);
+    expect((await post(`/shared/${token}/verify`, { code: code2 })).status).toBe(400);
   });
 
   it('limits links that open nothing per address: past the limit even a good link is a 429', async () => {

@@ -88,3 +88,16 @@ export function rowsOf(html: string, id: string): string[][] {
     [...(r[1] as string).matchAll(/<t[hd][^>]*>(.*?)<\/t[hd]>/gs)].map((c) => textOf(c[1] as string)),
   );
 }
+
+/** Mail sent after the answer (a viewer's code) arrives a moment later: wait for it, up to a few seconds. */
+export async function mailTo<T extends { to: string[] }>(
+  messages: readonly T[],
+  to: string,
+  count = 1,
+): Promise<T[]> {
+  for (let waited = 0; ; waited += 50) {
+    const got = messages.filter((m) => m.to.includes(to));
+    if (got.length >= count || waited > 5_000) return got;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}

@@ -42,10 +42,13 @@ export const neutralPage = (): string =>
     </p>`,
   });
 
-export const tooManyPage = (): string =>
+export const tooManyPage = (windowMs: number): string =>
   sharedShell({
     title: 'Too many attempts',
-    body: html`<p>Too many links that open nothing came from your address. Try again in 15 minutes.</p>`,
+    body: html`<p>
+      Too many links that open nothing came from your address. Try again in ${Math.ceil(windowMs / 60_000)}
+      minutes.
+    </p>`,
   });
 
 /** An invite-only share asks for the viewer's address first; a code is mailed if it is invited. */
