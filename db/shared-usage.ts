@@ -106,3 +106,44 @@ export async function topTags(
     combinations: rows[0]?.combinations ?? 0,
   };
 }
+
+export interface SubtreeEstimate {
+  as_of: Date;
+  computed_at: Date;
+  month: string;
+  /** Per product, the orgs' month-to-date and projected usage summed (products none of them has are absent). */
+  products: { usage_type: string; mtd: string; projected: string }[];
+}
+
+/** The latest estimate run, with the orgs' rows of it summed per product in Postgres. */
+export async function subtreeEstimate(
+  db: Knex,
+  q: { accountId: string; orgs: readonly string[] },
+): Promise<SubtreeEstimate | undefined> {
+  const { rows } = await db.raw(
+    `WITH r AS (SELECT as_of, computed_at, to_char(month, 'YYYY-MM') AS month FROM estimate_runs
+                 WHERE account_id = :account ORDER BY as_of DESC LIMIT 1)
+     SELECT r.as_of, r.computed_at, r.month, e.usage_type,
+            sum(e.mtd_usage)::text AS mtd, sum(e.projected_usage)::text AS projected
+       FROM r LEFT JOIN estimate_orgs e
+         ON e.account_id = :account AND e.as_of = r.as_of
+        AND e.public_id IN (SELECT jsonb_array_elements_text(CAST(:orgs AS jsonb)))
+      GROUP BY r.as_of, r.computed_at, r.month, e.usage_type
+      ORDER BY e.usage_type COLLATE "C"`,
+    { account: q.accountId, orgs: JSON.stringify(q.orgs) },
+  );
+  const first = rows[0];
+  if (!first) return undefined;
+  return {
+    as_of: first.as_of,
+    computed_at: first.computed_at,
+    month: first.month,
+    products: rows
+      .filter((r: { usage_type: string | null }) => r.usage_type !== null)
+      .map((r: { usage_type: string; mtd: string; projected: string }) => ({
+        usage_type: r.usage_type,
+        mtd: r.mtd,
+        projected: r.projected,
+      })),
+  };
+}

@@ -13,6 +13,7 @@ import {
   type ShareType,
   type OpenShare,
 } from '../db/shares';
+import { tagKeyHistory } from '../db/console-attribution';
 import { COST_READ, denial, SHARE_MANAGE, type Permission } from '../domain/access';
 import { ErrorType, OrgtallyError } from '../domain/errors';
 import { isEmail } from '../domain/spec';
@@ -215,11 +216,7 @@ async function checkLocks(
   const entries = Object.entries(locks);
   if (entries.length > MAX_LOCKS) throw bad(`locks: at most ${MAX_LOCKS}, got ${entries.length}`);
   if (!entries.length) return {};
-  const { rows } = await db.raw(
-    `SELECT DISTINCT unnest(tag_keys) AS k FROM attribution_tag_keys WHERE account_id = ? ORDER BY 1`,
-    [accountId],
-  );
-  const known = new Set<string>(rows.map((r: { k: string }) => r.k));
+  const known = new Set((await tagKeyHistory(db, accountId)).flatMap((h) => h.tag_keys).sort());
   const out: Record<string, string> = {};
   for (const [k, v] of entries.sort(([a], [b]) => (a < b ? -1 : 1))) {
     if (!known.has(k))

@@ -1,19 +1,17 @@
 import type { Knex } from 'knex';
 import { orgTree } from '../../db/accounts';
 import { consoleMonths, defaultMonth } from '../../db/console-reads';
-import { estimateReport } from '../../db/estimate-reads';
-import { dailyUsage, topTags } from '../../db/shared-usage';
+import { dailyUsage, subtreeEstimate, topTags } from '../../db/shared-usage';
 import type { OpenShare } from '../../db/shares';
-import { add, dec, text, ZERO, type Dec } from '../../domain/exact';
 import { DAY_MS } from '../../domain/time';
-import { notFound, type Scope } from '../../queries/scope';
+import { requireOrg, type Scope } from '../../queries/scope';
 import { dayIn, monthName } from '../format';
 import { html, type Html } from '../html';
 import { badParam } from '../params';
 import { historyOf } from '../pages/usage-history';
 import { usageMonth } from '../pages/usage-data';
 import { orgTreeOf } from '../widgets';
-import { dailyFigure, filtersForm, monthTable, statusFacts, tagsTable, type Estimate } from './sections';
+import { dailyFigure, filtersForm, monthTable, statusFacts, tagsTable } from './sections';
 
 /**
  * A shared dashboard: one org's (or a narrower one's) usage, read through the share's own scope — the share's
@@ -38,7 +36,7 @@ export async function sharedDashboard(v: SharedView): Promise<{ title: string; b
   const { db, scope, share, query } = v;
   const org = query.org || share.org;
   // An org outside the share is not told apart from one that does not exist: the caller shows the neutral page.
-  if (!scope.orgs.has(org)) throw notFound('no such org in this dashboard');
+  requireOrg(scope, org);
   const zone = zoneQ(query.tz, v.accountZone);
   const narrow = tagQ(query.tag);
   const filters = { ...narrow, ...share.locks }; // a lock always wins over the URL
@@ -53,7 +51,7 @@ export async function sharedDashboard(v: SharedView): Promise<{ title: string; b
   const tomorrow = dayIn(Date.parse(`${today}T12:00:00Z`) + DAY_MS, 'UTC');
   const [um, est, days] = await Promise.all([
     month ? usageMonth(db, scope, { month, asOf, view: 'billable', orgs: ids }) : undefined,
-    estimateReport(db, scope.accountId),
+    subtreeEstimate(db, { accountId: scope.accountId, orgs: ids }),
     dailyUsage(db, { accountId: scope.accountId, orgs: ids, from, to: tomorrow, zone: v.accountZone }),
   ]);
   const products = (um?.products ?? []).map((p) => (share.show_cost ? p : { ...p, cost: '' }));
@@ -64,8 +62,12 @@ export async function sharedDashboard(v: SharedView): Promise<{ title: string; b
     ) ?? firstUsed(products);
   // The estimate of a month's end says something only while the month runs; after it, the close has the figures.
   const estimate =
-    est && um?.status === 'month_to_date' && est.run.month === month
-      ? estimateOf(est, new Set(ids))
+    est && um?.status === 'month_to_date' && est.month === month
+      ? {
+          asOf: est.as_of.toISOString(),
+          computedAt: est.computed_at.toISOString(),
+          byProduct: new Map(est.products.map((p) => [p.usage_type, { mtd: p.mtd, projected: p.projected }])),
+        }
       : undefined;
   const tags =
     product && month
@@ -117,27 +119,6 @@ export async function sharedDashboard(v: SharedView): Promise<{ title: string; b
 
 const firstUsed = (ps: readonly { usage_type: string; usage: string }[]) =>
   ps.find((p) => !/^0(\.0*)?$/.test(p.usage))?.usage_type ?? ps[0]?.usage_type;
-
-/** The subtree's part of the latest estimate of the month: its orgs' rows summed per product, exactly. */
-function estimateOf(
-  r: NonNullable<Awaited<ReturnType<typeof estimateReport>>>,
-  ids: ReadonlySet<string>,
-): Estimate {
-  const sums = new Map<string, { mtd: Dec; projected: Dec }>();
-  for (const o of r.orgs) {
-    if (!ids.has(o.public_id)) continue;
-    const s = sums.get(o.usage_type) ?? { mtd: ZERO, projected: ZERO };
-    sums.set(o.usage_type, {
-      mtd: add(s.mtd, dec(o.mtd_usage)),
-      projected: add(s.projected, dec(o.projected_usage)),
-    });
-  }
-  return {
-    asOf: r.run.as_of.toISOString(),
-    computedAt: r.run.computed_at.toISOString(),
-    byProduct: new Map([...sums].map(([k, s]) => [k, { mtd: text(s.mtd), projected: text(s.projected) }])),
-  };
-}
 
 function zoneQ(v: string | undefined, fallback: string): string {
   if (v === undefined || v === '') return fallback;
