@@ -1,11 +1,10 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import type { Knex } from 'knex';
-import { getAlertEvent } from '../db/alert-reads';
-import { sendOnce, type AttemptMemo, type Delivery } from '../db/deliveries';
-import { renderAlertMail } from '../domain/alert-mail';
+import { sendOnce, type AttemptMemo, type Delivery, type DeliveryKind } from '../db/deliveries';
 import { ErrorType, OrgtallyError } from '../domain/errors';
 import { MailError, sendMail, type OutgoingMail } from '../infra/mail';
-import { renderVersion } from './month-end';
+import { composeAlert } from './compose-alert';
+import { composeMonthEnd } from './compose-month-end';
 import type { FileModes } from '../domain/file-modes';
 import { asActivity, withHeartbeat } from './failures';
 
@@ -28,65 +27,18 @@ export interface DeliveryResult {
   response: string;
 }
 
-/** Builds the message a ledger row stands for (always the same bytes for the same row). */
-async function compose(deps: DeliveryDeps, d: Delivery): Promise<OutgoingMail> {
-  if (d.kind === 'alert') return composeAlert(deps, d);
-  if (d.kind !== 'month_end')
-    throw new OrgtallyError(ErrorType.InvalidInput, `cannot compose a ${String(d.kind)} mail`);
-  const ref = d.reference as { month: string; version: number };
-  // The mail as rendered when the version was first closed; files a worker on another host lacks are written
-  // again from the version's rows (same bytes).
-  const r = await renderVersion(deps.db, deps.outputDir, { accountId: d.account_id, ...ref }, deps.fileModes);
-  return {
-    from: deps.mailFrom,
-    to: d.recipient,
-    subject: r.subject,
-    text: r.text,
-    html: r.html,
-    messageId: d.message_id,
-    date: new Date(r.version.computed_at),
-    attachments: r.files.map((f) => ({
-      filename: f.name,
-      path: f.path,
-      contentType: f.name.endsWith('.csv')
-        ? 'text/csv; charset=utf-8'
-        : 'text/tab-separated-values; charset=utf-8',
-    })),
-    headers: { 'X-Orgtally-Delivery': d.dedupe_key },
-  };
-}
+type Composer = (deps: DeliveryDeps, d: Delivery) => Promise<OutgoingMail>;
 
-async function composeAlert(deps: DeliveryDeps, d: Delivery): Promise<OutgoingMail> {
-  const e = await getAlertEvent(deps.db, String((d.reference as { eventId: string }).eventId));
-  const details = e.details as {
-    rule: Record<string, unknown>;
-    dataCompleteThrough?: string;
-    timezone?: string;
-    latenessHours?: number;
-  };
-  const mail = renderAlertMail({
-    accountId: e.account_id,
-    ruleId: e.rule_id,
-    kind: e.kind,
-    notify: e.notify,
-    scopeKey: e.scope_key,
-    window: e.window,
-    asOf: e.as_of.toISOString(),
-    message: e.message,
-    rule: details.rule,
-    ...(details.dataCompleteThrough ? { dataCompleteThrough: details.dataCompleteThrough } : {}),
-    ...(details.timezone ? { timezone: details.timezone } : {}),
-    ...(details.latenessHours !== undefined ? { latenessHours: details.latenessHours } : {}),
-  });
-  return {
-    from: deps.mailFrom,
-    to: d.recipient,
-    ...mail,
-    messageId: d.message_id,
-    date: new Date(e.created_at),
-    attachments: [],
-    headers: { 'X-Orgtally-Delivery': d.dedupe_key },
-  };
+/** Builds the message a ledger row stands for (always the same bytes for the same row), one module per kind. */
+const COMPOSERS: Partial<Record<DeliveryKind, Composer>> = {
+  month_end: composeMonthEnd,
+  alert: composeAlert,
+};
+
+function compose(deps: DeliveryDeps, d: Delivery): Promise<OutgoingMail> {
+  const composer = COMPOSERS[d.kind];
+  if (!composer) throw new OrgtallyError(ErrorType.InvalidInput, `cannot compose a ${String(d.kind)} mail`);
+  return composer(deps, d);
 }
 
 export function deliveryActivities(deps: DeliveryDeps) {

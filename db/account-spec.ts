@@ -16,7 +16,7 @@ export async function currentSpec(
     .leftJoin('orgs as p', 'p.id', 'o.parent_id')
     .where('o.account_id', accountId)
     .orderBy('o.id')
-    .select('o.public_id', 'o.name', 'p.public_id as parent', 'o.billable');
+    .select('o.public_id', 'o.name', 'p.public_id as parent', 'o.billable', 'o.billing_contact');
   const products = await db('products').where({ account_id: accountId }).orderBy('id');
   const commitments = await db('commitments').where({ account_id: accountId }).orderBy('product_code');
   const today = dayInZone(asOfMs, a.timezone);
@@ -39,15 +39,25 @@ export async function currentSpec(
       id: a.id,
       name: a.name,
       timezone: a.timezone,
+      currency: a.currency,
       lateness: `${a.lateness_hours}h`,
       p99_drop_percent: num(String(a.p99_drop_percent)),
     },
-    orgs: orgs.map((o: { public_id: string; name: string; parent: string | null; billable: boolean }) => ({
-      id: o.public_id,
-      name: o.name,
-      ...(o.parent === null ? {} : { parent: o.parent }),
-      billable: o.billable,
-    })),
+    orgs: orgs.map(
+      (o: {
+        public_id: string;
+        name: string;
+        parent: string | null;
+        billable: boolean;
+        billing_contact: string | null;
+      }) => ({
+        id: o.public_id,
+        name: o.name,
+        ...(o.parent === null ? {} : { parent: o.parent }),
+        billable: o.billable,
+        ...(o.billing_contact === null ? {} : { billing_contact: o.billing_contact }),
+      }),
+    ),
     products: products.map((p) => ({
       code: p.code,
       unit: p.unit,

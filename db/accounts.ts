@@ -103,6 +103,7 @@ async function applyInTransaction(
       id: a.id,
       name: a.name,
       timezone: a.timezone,
+      currency: a.currency,
       lateness_hours: lateness,
       p99_drop_percent: a.p99_drop_percent,
     });
@@ -110,12 +111,14 @@ async function applyInTransaction(
   } else if (
     cur.name !== a.name ||
     cur.timezone !== a.timezone ||
+    cur.currency !== a.currency ||
     cur.lateness_hours !== lateness ||
     dec(cur.p99_drop_percent) !== dec(a.p99_drop_percent)
   ) {
     await trx('accounts').where({ id: a.id }).update({
       name: a.name,
       timezone: a.timezone,
+      currency: a.currency,
       lateness_hours: lateness,
       p99_drop_percent: a.p99_drop_percent,
       updated_at: trx.fn.now(),
@@ -148,15 +151,22 @@ async function applyOrgs(trx: Knex.Transaction, spec: AccountSpec, changes: stri
       taken.map((t) => `org "${t.public_id}" already belongs to account "${t.account_id}"`).join('; '),
     );
   }
-  const existing = new Map<string, { id: number; name: string; parent_id: number | null; billable: boolean }>(
-    (await trx('orgs').where({ account_id: accountId })).map((r) => [r.public_id, r]),
-  );
+  const existing = new Map<
+    string,
+    { id: number; name: string; parent_id: number | null; billable: boolean; billing_contact: string | null }
+  >((await trx('orgs').where({ account_id: accountId })).map((r) => [r.public_id, r]));
   const ids = new Map<string, number>([...existing].map(([k, v]) => [k, v.id]));
   for (const o of spec.orgs) {
     const row = existing.get(o.id);
     if (!row) {
       const [ins] = await trx('orgs').insert(
-        { account_id: accountId, public_id: o.id, name: o.name, billable: o.billable },
+        {
+          account_id: accountId,
+          public_id: o.id,
+          name: o.name,
+          billable: o.billable,
+          billing_contact: o.billing_contact ?? null,
+        },
         ['id'],
       );
       ids.set(o.id, ins.id);
@@ -166,12 +176,24 @@ async function applyOrgs(trx: Knex.Transaction, spec: AccountSpec, changes: stri
   for (const o of spec.orgs) {
     const row = existing.get(o.id);
     const parentId = o.parent === undefined ? null : (ids.get(o.parent) as number);
-    const changed = row && (row.name !== o.name || row.billable !== o.billable || row.parent_id !== parentId);
+    const contact = o.billing_contact ?? null;
+    const changed =
+      row &&
+      (row.name !== o.name ||
+        row.billable !== o.billable ||
+        row.parent_id !== parentId ||
+        row.billing_contact !== contact);
     if (changed) changes.push(`org ${o.id}: updated`);
     if (!row || changed) {
       await trx('orgs')
         .where({ id: ids.get(o.id) })
-        .update({ name: o.name, billable: o.billable, parent_id: parentId, updated_at: trx.fn.now() });
+        .update({
+          name: o.name,
+          billable: o.billable,
+          billing_contact: contact,
+          parent_id: parentId,
+          updated_at: trx.fn.now(),
+        });
     }
   }
   const removed = [...existing.keys()].filter((k) => !spec.orgs.some((o) => o.id === k));

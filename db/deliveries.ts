@@ -4,7 +4,7 @@ import { ErrorType, isTransientError, OrgtallyError } from '../domain/errors';
 
 /** Owner of deliveries: the ledger that makes every mail go out once per dedupe key. */
 
-export type DeliveryKind = 'month_end' | 'alert' | 'invitation' | 'share_code';
+export type DeliveryKind = 'month_end' | 'alert' | 'invitation' | 'share_code' | 'statement';
 export type DeliveryStatus = 'pending' | 'sending' | 'sent' | 'failed';
 
 export interface Delivery {

@@ -8,6 +8,7 @@ import * as hardening from './migrations/20261202000000_hardening';
 import * as access from './migrations/20261203000000_access';
 import * as consoleTables from './migrations/20261204000000_console';
 import * as shares from './migrations/20261205000000_shares';
+import * as statements from './migrations/20261206000000_statements';
 
 /** Migrations listed in code: no file-system discovery, so they run the same under tsx, jest and a bundle. */
 const MIGRATIONS: Record<string, Knex.Migration> = {
@@ -20,6 +21,7 @@ const MIGRATIONS: Record<string, Knex.Migration> = {
   '20261203000000_access': access,
   '20261204000000_console': consoleTables,
   '20261205000000_shares': shares,
+  '20261206000000_statements': statements,
 };
 
 const source: Knex.MigrationSource<string> = {

@@ -28,6 +28,8 @@ export interface VersionRow {
   account_id: string;
   account_name: string;
   timezone: string;
+  /** ISO 4217: the account's currency now (amounts are stored without one; a change of currency is a new spec). */
+  currency: string;
   month: string;
   version: number;
   status: 'provisional' | 'final';
@@ -70,6 +72,7 @@ export async function findVersion(
       'v.account_id',
       'a.name as account_name',
       'a.timezone',
+      'a.currency',
       db.raw(`to_char(v.month, 'YYYY-MM') AS month`),
       'v.version',
       'v.status',

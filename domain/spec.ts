@@ -51,6 +51,11 @@ const timezone = z.string().refine((tz) => {
     return false;
   }
 }, 'must be an IANA time zone, e.g. "UTC" or "Europe/Paris"');
+// ISO 4217 as ICU knows it (historic and fund codes included); one spelling, upper case.
+const CURRENCIES = new Set(Intl.supportedValuesOf('currency'));
+const currency = z
+  .string()
+  .refine((c) => CURRENCIES.has(c), 'must be an ISO 4217 currency code in capitals, e.g. "USD" or "EUR"');
 
 const scope = z.strictObject({
   org: z.string().optional(),
@@ -91,6 +96,8 @@ export const AccountSpecSchema = z.strictObject({
     id,
     name: z.string().min(1),
     timezone: timezone.default('UTC'),
+    /** Every amount of the account is in this currency: prices in, costs out. */
+    currency: currency.default('USD'),
     lateness: lateness.default('72h'),
     /** The p99 rank rule: drop the top floor(p % × hours of the month) hours, take the next (default 1 %). */
     p99_drop_percent: decimal.refine((v) => Number(v) < 100, 'must be below 100').default('1'),
@@ -102,6 +109,8 @@ export const AccountSpecSchema = z.strictObject({
         name: z.string().min(1),
         parent: id.optional(),
         billable: z.boolean().default(true),
+        /** Receives the org's own month-end statement, once per version. */
+        billing_contact: email.optional(),
       }),
     )
     .min(1),
@@ -190,6 +199,7 @@ function looseView(input: unknown): AccountSpec {
       id: String(obj(o.account).id ?? ''),
       name: '',
       timezone: 'UTC',
+      currency: 'USD',
       lateness: '72h',
       p99_drop_percent: '1',
     },

@@ -11,8 +11,17 @@ export interface OutgoingMail {
   /** Deterministic, so a receiver can drop a duplicate of the same logical message. */
   messageId: string;
   date: Date;
-  attachments: { filename: string; path: string; contentType: string }[];
+  /** A file on disk (`path`) or bytes (`content`); `cid` makes it an inline image the HTML shows as `cid:…`. */
+  attachments: MailAttachment[];
   headers?: Record<string, string>;
+}
+
+export interface MailAttachment {
+  filename: string;
+  contentType: string;
+  path?: string;
+  content?: Buffer;
+  cid?: string;
 }
 
 export class MailError extends Error {

@@ -36,6 +36,7 @@ describe('validateSpec: valid specs', () => {
       id: 'acme',
       name: 'Acme MSP',
       timezone: 'UTC',
+      currency: 'USD',
       lateness: '72h',
       p99_drop_percent: '1',
     });
@@ -68,7 +69,14 @@ describe('validateSpec: valid specs', () => {
     expect(validateSpec(minimal())).toEqual({
       ok: true,
       spec: {
-        account: { id: 'solo', name: 'Solo', timezone: 'UTC', lateness: '72h', p99_drop_percent: '1' },
+        account: {
+          id: 'solo',
+          name: 'Solo',
+          timezone: 'UTC',
+          currency: 'USD',
+          lateness: '72h',
+          p99_drop_percent: '1',
+        },
         orgs: [{ id: 'solo', name: 'Solo', billable: true }],
         products: [],
         commitments: [],
@@ -126,10 +134,10 @@ describe('validateSpec: shape errors', () => {
   it('rejects unknown nested fields with their JSON path', () => {
     const s = acme();
     (s.orgs[1] as Loose).color = 'x';
-    (s.account as Loose).currency = 'USD';
+    (s.account as Loose).colour = 'USD';
     (s.commitments?.[2] as Loose).discount = '5';
     expect(sortedIssues(s)).toEqual([
-      { path: '$.account', message: 'Unrecognized key: "currency"' },
+      { path: '$.account', message: 'Unrecognized key: "colour"' },
       { path: '$.commitments[2]', message: 'Unrecognized key: "discount"' },
       { path: '$.orgs[1]', message: 'Unrecognized key: "color"' },
     ]);
@@ -506,6 +514,27 @@ describe('validateSpec: checked at the door, in the terms of their use', () => {
     expect(issuesOf(s).map((i) => i.path)).toEqual([
       '$.commitments[0].quantity',
       '$.commitments[1].committed_price',
+    ]);
+  });
+});
+
+describe('validateSpec: currency and billing contacts', () => {
+  it('takes an ISO 4217 code, names the field of a wrong one, and a billing contact must be one address', () => {
+    const s = acme();
+    (s.account as Loose).currency = 'EUR';
+    (s.orgs[1] as Loose).billing_contact = 'billing@client-a.example';
+    expect(validateSpec(s).ok).toBe(true);
+    (s.account as Loose).currency = 'usd';
+    (s.orgs[1] as Loose).billing_contact = 'a@x.example, b@x.example';
+    expect(sortedIssues(s)).toEqual([
+      {
+        path: '$.account.currency',
+        message: 'must be an ISO 4217 currency code in capitals, e.g. "USD" or "EUR"',
+      },
+      {
+        path: '$.orgs[1].billing_contact',
+        message: 'must be one e-mail address, e.g. "finance@example.com"',
+      },
     ]);
   });
 });

@@ -1,0 +1,29 @@
+import type { Delivery } from '../db/deliveries';
+import type { OutgoingMail } from '../infra/mail';
+import type { DeliveryDeps } from './deliveries';
+import { renderVersion } from './month-end';
+
+/** The finance mail of a month-end version: the stored render, its files attached. */
+export async function composeMonthEnd(deps: DeliveryDeps, d: Delivery): Promise<OutgoingMail> {
+  const ref = d.reference as { month: string; version: number };
+  // The mail as rendered when the version was first closed; files a worker on another host lacks are written
+  // again from the version's rows (same bytes).
+  const r = await renderVersion(deps.db, deps.outputDir, { accountId: d.account_id, ...ref }, deps.fileModes);
+  return {
+    from: deps.mailFrom,
+    to: d.recipient,
+    subject: r.subject,
+    text: r.text,
+    html: r.html,
+    messageId: d.message_id,
+    date: new Date(r.version.computed_at),
+    attachments: r.files.map((f) => ({
+      filename: f.name,
+      path: f.path,
+      contentType: f.name.endsWith('.csv')
+        ? 'text/csv; charset=utf-8'
+        : 'text/tab-separated-values; charset=utf-8',
+    })),
+    headers: { 'X-Orgtally-Delivery': d.dedupe_key },
+  };
+}

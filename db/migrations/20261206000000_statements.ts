@@ -1,0 +1,28 @@
+import type { Knex } from 'knex';
+
+// Frozen once merged: never import app code here, never edit; add a new migration instead.
+
+export async function up(knex: Knex): Promise<void> {
+  await knex.raw(`
+    -- The currency every amount of the account is in (ISO 4217). Amounts are stored without it; every output that
+    -- shows one names it (mail, files, CLI, API, console).
+    ALTER TABLE accounts ADD COLUMN currency text NOT NULL DEFAULT 'USD' CHECK (currency ~ '^[A-Z]{3}$');
+
+    -- Who receives a client org's own month-end statement (optional, one address).
+    ALTER TABLE orgs ADD COLUMN billing_contact text CHECK (billing_contact IS NULL OR length(billing_contact) <= 254);
+
+    ALTER TABLE deliveries DROP CONSTRAINT deliveries_kind_check,
+      ADD CONSTRAINT deliveries_kind_check
+        CHECK (kind IN ('month_end', 'alert', 'invitation', 'share_code', 'statement'));
+  `);
+}
+
+export async function down(knex: Knex): Promise<void> {
+  await knex.raw(`
+    DELETE FROM deliveries WHERE kind = 'statement';
+    ALTER TABLE deliveries DROP CONSTRAINT deliveries_kind_check,
+      ADD CONSTRAINT deliveries_kind_check CHECK (kind IN ('month_end', 'alert', 'invitation', 'share_code'));
+    ALTER TABLE orgs DROP COLUMN billing_contact;
+    ALTER TABLE accounts DROP COLUMN currency;
+  `);
+}

@@ -1,0 +1,47 @@
+import { cmp, dec, divRound, sub, text, ZERO } from './exact';
+
+/**
+ * Money as finance reads it: every amount with its currency (ISO 4217 code first, as on an invoice), two decimals,
+ * thousands separators; a product without a price is "not priced", never 0.00 (it would read as free).
+ */
+
+export const NOT_PRICED = 'not priced';
+
+/** A product is priced in a version when either of its prices is set (the close stores 0 for "no commitment"). */
+export function isPriced(t: { committed_price: string; on_demand_price: string }): boolean {
+  return cmp(dec(t.committed_price), ZERO) !== 0 || cmp(dec(t.on_demand_price), ZERO) !== 0;
+}
+
+/** `1234.5` → `1,234.50` (exact: rounded half away from zero on the decimal, never through a float). */
+export function amount(v: string, decimals = 2): string {
+  const d = divRound(dec(v), dec(1), decimals);
+  const neg = d.n < 0n;
+  const digits = (neg ? -d.n : d.n).toString().padStart(decimals + 1, '0');
+  const int = digits.slice(0, digits.length - decimals).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
+  const frac = decimals ? `.${digits.slice(digits.length - decimals)}` : '';
+  return `${neg ? '-' : ''}${int}${frac}`;
+}
+
+/** `USD 1,234.50`. */
+export function money(v: string, currency: string): string {
+  return `${currency} ${amount(v)}`;
+}
+
+/** A change with its sign: `+USD 12.00`, `-USD 3.10`, `USD 0.00`. */
+export function signedMoney(v: string, currency: string): string {
+  const d = dec(v);
+  const a = amount(v);
+  if (d.n === 0n) return `${currency} ${a}`;
+  return d.n < 0n ? `-${currency} ${a.slice(1)}` : `+${currency} ${a}`;
+}
+
+/** Percent change from `prev` to `cur`, one decimal with its sign (`+29.6 %`), or undefined when prev is 0. */
+export function percentChange(prev: string, cur: string): string | undefined {
+  const p = dec(prev);
+  if (p.n === 0n) return undefined;
+  const d = sub(dec(cur), p);
+  const abs = p.n < 0n ? { n: -p.n, s: p.s } : p;
+  const pct = divRound({ n: d.n * 100n, s: d.s }, abs, 1);
+  if (pct.n === 0n) return '0.0 %';
+  return `${pct.n < 0n ? '' : '+'}${amount(`${pct.n < 0n ? '-' : ''}${text({ n: pct.n < 0n ? -pct.n : pct.n, s: 1 })}`, 1)} %`;
+}
