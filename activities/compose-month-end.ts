@@ -1,4 +1,5 @@
 import type { Delivery } from '../db/deliveries';
+import { CHART_CID } from '../domain/month-end-mail';
 import type { OutgoingMail } from '../infra/mail';
 import type { DeliveryDeps } from './deliveries';
 import { renderVersion } from './month-end';
@@ -17,13 +18,18 @@ export async function composeMonthEnd(deps: DeliveryDeps, d: Delivery): Promise<
     html: r.html,
     messageId: d.message_id,
     date: new Date(r.version.computed_at),
-    attachments: r.files.map((f) => ({
-      filename: f.name,
-      path: f.path,
-      contentType: f.name.endsWith('.csv')
-        ? 'text/csv; charset=utf-8'
-        : 'text/tab-separated-values; charset=utf-8',
-    })),
+    attachments: [
+      ...(r.chart_png
+        ? [{ filename: 'cost-per-month.png', contentType: 'image/png', content: r.chart_png, cid: CHART_CID }]
+        : []),
+      ...r.files.map((f) => ({
+        filename: f.name,
+        path: f.path,
+        contentType: f.name.endsWith('.csv')
+          ? 'text/csv; charset=utf-8'
+          : 'text/tab-separated-values; charset=utf-8',
+      })),
+    ],
     headers: { 'X-Orgtally-Delivery': d.dedupe_key },
   };
 }

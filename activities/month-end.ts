@@ -3,8 +3,8 @@ import type { Knex } from 'knex';
 import { planDeliveries, type Delivery } from '../db/deliveries';
 import { closeMonth as close, type CloseInput, type CloseResult } from '../db/month-end';
 import { monthDays as days, type MonthDays } from '../db/month-period';
+import { mailModel } from '../db/month-end-mail';
 import {
-  mailModel,
   requireVersion,
   versionRender,
   writeMonthEndFiles as writeFiles,
@@ -14,7 +14,11 @@ import {
 } from '../db/month-end-report';
 import { DEFAULT_FILE_MODES, type FileModes } from '../domain/file-modes';
 import { computeTrends, type TrendsResult } from '../db/trends';
-import { mailSubject, renderHtml, renderText } from '../domain/month-end-report';
+import { costHistoryOption } from '../domain/month-end-chart';
+import { mailSubject } from '../domain/month-end-mail';
+import { renderHtml } from '../domain/month-end-mail-html';
+import { renderText } from '../domain/month-end-mail-text';
+import { chartPng } from '../infra/chart-png';
 import { asActivity, withHeartbeat } from './failures';
 
 export interface MonthEndDeps {
@@ -51,12 +55,22 @@ export async function renderVersion(
   subject: string;
   html: string;
   text: string;
+  chart_png: Buffer | null;
 }> {
   const version = await requireVersion(db, ref.accountId, ref.month, ref.version);
   const dir = versionDir(outputDir, ref);
   const render = await versionRender(db, version, async () => {
     const model = await mailModel(db, version);
-    return { subject: mailSubject(model), html: renderHtml(model), text: renderText(model) };
+    // The chart needs two closed months to say anything; one bar alone is the headline again.
+    const chart = model.cost_history.filter((h) => h.committed !== null).length >= 2;
+    return {
+      subject: mailSubject(model),
+      html: renderHtml(model, { chart }),
+      text: renderText(model),
+      chart_png: chart
+        ? chartPng(costHistoryOption(model.cost_history, model.account.currency), { width: 560, height: 240 })
+        : null,
+    };
   });
   const files = await writeFiles(db, version, dir, modes);
   writeOnce(path.join(dir, 'report.html'), render.html, modes);

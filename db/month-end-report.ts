@@ -8,19 +8,11 @@ import type { PoolClient } from 'pg';
 import { to as copyTo } from 'pg-copy-streams';
 import { tagsObject, type Cell } from '../domain/attribution';
 import { ErrorType, OrgtallyError } from '../domain/errors';
-import {
-  monthEndFileNames,
-  type MailModel,
-  type OrgRow,
-  type TagRow,
-  type TotalRow,
-} from '../domain/month-end-report';
-import { previousMonth } from '../domain/month-end';
+import { monthEndFileNames, type OrgRow, type TagRow, type TotalRow } from '../domain/month-end-report';
 import { DEFAULT_FILE_MODES, type FileModes } from '../domain/file-modes';
 import type { Change } from './month-end';
 import { quoteIdent, sheetCellSql } from './sql';
 import { ensureDir, removeStaleTemps, tempName } from './files';
-import { storedTrends } from './trends';
 
 /** Reads stored month-end versions (owner: db/month-end.ts) for reports, files and mail. */
 
@@ -38,6 +30,8 @@ export interface VersionRow {
   as_of: string;
   facts_watermark: string | null;
   tag_keys: string[];
+  /** When the month's figures become final: the month's end in the account's zone plus the lateness window. */
+  final_after: string;
   hours: number;
   checksum: string;
   changes: Change[];
@@ -46,7 +40,8 @@ export interface VersionRow {
 const TOTAL_COLS = `usage_type, unit, aggregation, trim_scale(total_usage)::text AS total_usage,
   trim_scale(billable_usage)::text AS billable_usage, trim_scale(committed_usage)::text AS committed_usage,
   trim_scale(allotment_usage)::text AS allotment_usage, trim_scale(included_usage)::text AS included_usage,
-  trim_scale(on_demand_usage)::text AS on_demand_usage, committed_cost::text, on_demand_cost::text,
+  trim_scale(on_demand_usage)::text AS on_demand_usage, trim_scale(committed_price)::text AS committed_price,
+  trim_scale(on_demand_price)::text AS on_demand_price, committed_cost::text, on_demand_cost::text,
   total_cost::text`;
 const ORG_COLS = `public_id, org_name, billable, usage_type, trim_scale(total_usage)::text AS total_usage,
   trim_scale(billable_usage)::text AS billable_usage, trim_scale(committed_usage)::text AS committed_usage,
@@ -81,6 +76,8 @@ export async function findVersion(
       'v.as_of',
       db.raw('v.facts_watermark::text AS facts_watermark'),
       'v.tag_keys',
+      db.raw(`((v.month + interval '1 month')::timestamp AT TIME ZONE a.timezone)
+                + make_interval(hours => a.lateness_hours) AS final_after`),
       'v.hours',
       'v.checksum',
       'v.changes',
@@ -91,6 +88,7 @@ export async function findVersion(
     data_complete_through: new Date(row.data_complete_through).toISOString(),
     computed_at: new Date(row.computed_at).toISOString(),
     as_of: new Date(row.as_of).toISOString(),
+    final_after: new Date(row.final_after).toISOString(),
   };
 }
 
@@ -166,53 +164,6 @@ export async function byTag(
   }));
 }
 
-/** Everything the finance mail shows: totals, per-org summary, top tag rows, changes, the previous month. */
-export async function mailModel(db: Knex, v: VersionRow): Promise<MailModel> {
-  const prev = await findVersion(db, v.account_id, previousMonth(v.month));
-  const t = await storedTrends(db, { accountId: v.account_id, month: v.month, view: 'billable' });
-  const units = new Map(
-    (await db('products').where({ account_id: v.account_id }).select('code', 'unit')).map(
-      (p: { code: string; unit: string }) => [p.code, p.unit],
-    ),
-  );
-  const names = new Map((t?.rows ?? []).map((r) => [r.public_id, r.org_name]));
-  const trends = t && {
-    months: t.months,
-    account: t.rows
-      .filter((r) => r.scope === 'account')
-      .map((r) => ({ usage_type: r.usage_type, unit: units.get(r.usage_type) ?? '', values: r.values })),
-    // the mail shows each product's largest mover of each kind; `report trends` has the top three
-    movers: t.movers
-      .filter((x) => Number(x.rank) === 1)
-      .map((x) => ({
-        usage_type: String(x.usage_type),
-        kind: String(x.kind),
-        public_id: String(x.public_id),
-        org_name: names.get(String(x.public_id)) ?? '',
-        previous: (x.previous as string | null) ?? null,
-        current: (x.current as string | null) ?? null,
-        abs: String(x.abs),
-        pct: (x.pct as string | null) ?? null,
-      })),
-  };
-  return {
-    trends,
-    account: { id: v.account_id, name: v.account_name, timezone: v.timezone },
-    month: v.month,
-    version: v.version,
-    status: v.status,
-    data_complete_through: v.data_complete_through,
-    as_of: v.as_of,
-    tag_keys: v.tag_keys,
-    totals: await totals(db, v),
-    by_org: await byOrg(db, v),
-    top_tags: await byTag(db, v, { limit: 10 }),
-    changes: v.changes,
-    previous: prev ? { month: prev.month, version: prev.version, totals: await totals(db, prev) } : undefined,
-    files: monthEndFileNames(v.account_id, v.month, v.tag_keys),
-  };
-}
-
 export interface WrittenFile {
   name: string;
   path: string;
@@ -224,6 +175,8 @@ export interface StoredRender {
   subject: string;
   html: string;
   text: string;
+  /** The six-month cost chart the HTML shows inline (null: no chart). */
+  chart_png: Buffer | null;
 }
 
 /**
@@ -237,13 +190,14 @@ export async function versionRender(
   render: () => Promise<StoredRender>,
 ): Promise<StoredRender> {
   const key = vwhere(v);
-  const stored = await db('month_end_renders').where(key).first('subject', 'html', 'text');
+  const cols = ['subject', 'html', 'text', 'chart_png'];
+  const stored = await db('month_end_renders').where(key).first(cols);
   if (stored) return stored;
   await db('month_end_renders')
     .insert({ ...key, ...(await render()) })
     .onConflict(['account_id', 'month', 'version'])
     .ignore();
-  return db('month_end_renders').where(key).first('subject', 'html', 'text');
+  return db('month_end_renders').where(key).first(cols);
 }
 
 /** Writes a file once, through a temporary name (a reader never sees half a file); an existing file is kept. */
@@ -274,7 +228,7 @@ function describeFile(name: string, file: string): WrittenFile {
  */
 /** Each file of a version and the COPY that writes it: the same bytes on disk and in a download. */
 export async function monthEndFileJobs(db: Knex, v: VersionRow): Promise<{ name: string; sql: string }[]> {
-  const names = monthEndFileNames(v.account_id, v.month, v.tag_keys);
+  const names = monthEndFileNames(v.account_id, v.month, v.version, v.tag_keys);
   const w = db.raw('?, CAST(? AS date), ?', [v.account_id, `${v.month}-01`, v.version]).toString();
   const products = (
     await db('month_end_totals').where(vwhere(v)).orderByRaw('usage_type COLLATE "C"').select('usage_type')
@@ -283,18 +237,32 @@ export async function monthEndFileJobs(db: Knex, v: VersionRow): Promise<{ name:
   const keyCols = v.tag_keys
     .map((k, i) => `${sheetCellSql(`coalesce(t.cells[${i + 1}], '')`)} AS ${quoteIdent(k)}`)
     .join(', ');
-  const fileOrgCols = ORG_COLS.replace(/\borg_name\b/, () => `${sheetCellSql('org_name')} AS org_name`);
+  const fileOrgCols = ORG_COLS.replace(
+    /\borg_name\b/,
+    () => `${sheetCellSql('org_name')} AS org_name`,
+  ).replace(/\bbillable\b/, () => `CASE WHEN billable THEN 'true' ELSE 'false' END AS billable`);
+  // Every row says which month, version, status and currency it is: a file read alone (or two versions' files
+  // side by side in a spreadsheet) cannot be mistaken for another. The status is the version's status now (a
+  // provisional version that became final says final; its mail said provisional when it was sent).
+  const meta = db
+    .raw(
+      `?::text AS month, ?::integer AS version,
+       (SELECT status FROM month_end_versions WHERE (account_id, month, version) = (${w})) AS status,
+       (SELECT currency FROM accounts WHERE id = ?) AS currency`,
+      [v.month, v.version, v.account_id],
+    )
+    .toString();
   const jobs: { name: string; sql: string }[] = [
     {
       name: names.byOrg,
-      sql: `COPY (SELECT ${fileOrgCols} FROM month_end_orgs
+      sql: `COPY (SELECT ${meta}, ${fileOrgCols} FROM month_end_orgs
                    WHERE (account_id, month, version) = (${w})
                    ORDER BY public_id COLLATE "C", usage_type COLLATE "C")
             TO STDOUT WITH (FORMAT csv, HEADER)`,
     },
     {
       name: names.byTag,
-      sql: `COPY (SELECT t.public_id, ${sheetCellSql('o.org_name')} AS org_name, t.usage_type${keyCols ? `, ${keyCols}` : ''},
+      sql: `COPY (SELECT ${meta}, t.public_id, ${sheetCellSql('o.org_name')} AS org_name, t.usage_type${keyCols ? `, ${keyCols}` : ''},
                          trim_scale(t.total_usage) AS total_usage, trim_scale(t.billable_usage) AS billable_usage,
                          trim_scale(t.committed_usage) AS committed_usage,
                          trim_scale(t.on_demand_usage) AS on_demand_usage,

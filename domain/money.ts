@@ -45,3 +45,18 @@ export function percentChange(prev: string, cur: string): string | undefined {
   if (pct.n === 0n) return '0.0 %';
   return `${pct.n < 0n ? '' : '+'}${amount(`${pct.n < 0n ? '-' : ''}${text({ n: pct.n < 0n ? -pct.n : pct.n, s: 1 })}`, 1)} %`;
 }
+
+/** `part` as a share of `whole`, one decimal (`91.0 %`), or undefined when whole is 0. */
+export function percentOf(part: string, whole: string): string | undefined {
+  const w = dec(whole);
+  if (w.n === 0n) return undefined;
+  const p = dec(part);
+  const pct = divRound({ n: p.n * 100n, s: p.s }, w.n < 0n ? { n: -w.n, s: w.s } : w, 1);
+  return `${amount(text(pct), 1)} %`;
+}
+
+/** A quantity for reading: separators, at most `maxDecimals` (rounded), no trailing zeros (`1,234.5`). */
+export function quantity(v: string, maxDecimals = 2): string {
+  const t = amount(v, maxDecimals);
+  return t.includes('.') ? t.replace(/\.?0+$/, '') : t;
+}

@@ -18,7 +18,7 @@ afterAll(() => f?.close());
 /** One URL per page (the table's paths with sample parameters). */
 const SAMPLE: Record<string, string> = {
   '/attribution/files/:day/:name': '/attribution/files/2026-10-03/daily_infra_hosts_2026-10-03.tsv',
-  '/reports/:month/v/:version/files/:name': '/reports/2026-10/v/1/files/summary_team_2026-10.tsv',
+  '/reports/:month/v/:version/files/:name': '/reports/2026-10/v/1/files/summary_team_2026-10_v1.tsv',
 };
 
 const callerOf = (user: string) => {

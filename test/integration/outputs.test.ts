@@ -76,7 +76,7 @@ describe('outputs', () => {
 
   it('a tag key with "." closes the month and names its summary file and column', async () => {
     const { files } = await renderVersion(db, out, { accountId: 'msp', month: '2026-10', version: 1 });
-    const summary = files.find((f) => f.name === 'summary_kube.namespace_2026-10.tsv');
+    const summary = files.find((f) => f.name === 'summary_kube.namespace_2026-10_v1.tsv');
     expect(summary).toBeDefined();
     const header = fs.readFileSync(summary?.path as string, 'utf8').split('\n')[0];
     expect(header).toBe('public_id\torg_name\tkube.namespace\tlogs');
@@ -84,13 +84,13 @@ describe('outputs', () => {
 
   it('text a spreadsheet would run as a formula is escaped in every CSV and TSV; numbers are not', async () => {
     const dir = versionDir(out, { accountId: 'msp', month: '2026-10', version: 1 });
-    const byOrg = fs.readFileSync(path.join(dir, 'month_end_msp_2026-10_by_org.csv'), 'utf8');
+    const byOrg = fs.readFileSync(path.join(dir, 'month_end_msp_2026-10_v1_by_org.csv'), 'utf8');
     expect(byOrg).toContain(`evil,'=cmd|' /C calc'!A0,`);
     expect(byOrg).toContain(`plus,'+1 (555) 0100,`);
-    const byTag = fs.readFileSync(path.join(dir, 'month_end_msp_2026-10_by_tag.csv'), 'utf8');
+    const byTag = fs.readFileSync(path.join(dir, 'month_end_msp_2026-10_v1_by_tag.csv'), 'utf8');
     expect(byTag).toContain(`,'-billing,_ops,`); // "@" is not a tag character: normalized to "_"
     expect(byTag).toContain(`,web,"",3,`); // untagged for team: the empty text, quoted by COPY
-    const summary = fs.readFileSync(path.join(dir, 'summary_team_2026-10.tsv'), 'utf8');
+    const summary = fs.readFileSync(path.join(dir, 'summary_team_2026-10_v1.tsv'), 'utf8');
     expect(summary).toContain(`evil\t'=cmd|' /C calc'!A0\t_ops\t7`);
     const daily = await exportDay(db, { accountId: 'msp', day: '2026-10-10', outputDir: out });
     const logs = fs.readFileSync(daily[0]?.file as string, 'utf8');

@@ -1,14 +1,22 @@
 import {
   change,
   formatNumber,
-  mailSubject,
   monthEndFileNames,
   orgSummaries,
-  renderHtml,
-  renderText,
-  type MailModel,
   type OrgRow,
+  type TotalRow,
 } from '../../domain/month-end-report';
+import {
+  costChanges,
+  headline,
+  mailSubject,
+  orgTree,
+  restatement,
+  type MailModel,
+} from '../../domain/month-end-mail';
+import { renderHtml } from '../../domain/month-end-mail-html';
+import { renderText } from '../../domain/month-end-mail-text';
+import { amount, percentChange, percentOf, quantity, signedMoney } from '../../domain/money';
 import { previousMonth, isMonth } from '../../domain/month-end';
 
 const org = (public_id: string, usage_type: string, total_cost: string, billable = true): OrgRow => ({
@@ -26,13 +34,31 @@ const org = (public_id: string, usage_type: string, total_cost: string, billable
   total_cost,
 });
 
+const unpriced = (usage_type: string): TotalRow => ({
+  usage_type,
+  unit: 'seat',
+  aggregation: 'max',
+  total_usage: '7',
+  billable_usage: '7',
+  committed_usage: '0',
+  allotment_usage: '0',
+  included_usage: '0',
+  on_demand_usage: '7',
+  committed_price: '0',
+  on_demand_price: '0',
+  committed_cost: '0.00',
+  on_demand_cost: '0.00',
+  total_cost: '0.00',
+});
+
 function model(over: Partial<MailModel> = {}): MailModel {
   return {
-    account: { id: 'acme', name: 'Acme <MSP>', timezone: 'UTC' },
+    account: { id: 'acme', name: 'Acme <MSP>', timezone: 'UTC', currency: 'EUR' },
     month: '2026-10',
     version: 1,
     status: 'final',
     data_complete_through: '2026-11-01T00:00:00.000Z',
+    final_after: '2026-11-04T00:00:00.000Z',
     as_of: '2026-11-04T01:00:00.000Z',
     tag_keys: ['team'],
     totals: [
@@ -46,10 +72,13 @@ function model(over: Partial<MailModel> = {}): MailModel {
         allotment_usage: '0',
         included_usage: '100',
         on_demand_usage: '1199900',
+        committed_price: '0.1',
+        on_demand_price: '0.1',
         committed_cost: '10.00',
         on_demand_cost: '119990.00',
         total_cost: '120000.00',
       },
+      unpriced('seats'),
     ],
     by_org: [
       org('client-a', 'logs', '90000.00'),
@@ -73,8 +102,17 @@ function model(over: Partial<MailModel> = {}): MailModel {
         total_cost: '90000.00',
       },
     ],
-    changes: [],
-    files: monthEndFileNames('acme', '2026-10', ['team']),
+    orgs: [
+      { public_id: 'acme', name: 'Acme <MSP>', parent: null },
+      { public_id: 'client-a', name: 'CLIENT-A', parent: 'acme' },
+      { public_id: 'client-b', name: 'CLIENT-B', parent: 'client-a' },
+      { public_id: 'trial', name: 'TRIAL', parent: 'acme' },
+    ],
+    cost_history: [
+      { month: '2026-09', committed: '10.00', on_demand: '5.00' },
+      { month: '2026-10', committed: '10.00', on_demand: '119990.00' },
+    ],
+    files: monthEndFileNames('acme', '2026-10', 1, ['team']),
     ...over,
   };
 }
@@ -105,79 +143,112 @@ describe('report helpers', () => {
       { public_id: 'b', org_name: 'B', billable: true, total_cost: '1', share_of_cost: '25', products: 1 },
     ]);
   });
-  it('names the files like Datadog', () => {
-    expect(monthEndFileNames('acme', '2026-10', ['team', 'env'])).toEqual({
-      byOrg: 'month_end_acme_2026-10_by_org.csv',
-      byTag: 'month_end_acme_2026-10_by_tag.csv',
-      summaries: ['summary_team_2026-10.tsv', 'summary_env_2026-10.tsv'],
+  it('names the files like Datadog, with the version', () => {
+    expect(monthEndFileNames('acme', '2026-10', 2, ['team', 'env'])).toEqual({
+      byOrg: 'month_end_acme_2026-10_v2_by_org.csv',
+      byTag: 'month_end_acme_2026-10_v2_by_tag.csv',
+      summaries: ['summary_team_2026-10_v2.tsv', 'summary_env_2026-10_v2.tsv'],
     });
+  });
+});
+
+describe('money for finance', () => {
+  it('formats exactly, signs changes, and states shares and changes to one decimal', () => {
+    expect([amount('1234.5'), amount('-0.005'), amount('1234567.125')]).toEqual([
+      '1,234.50',
+      '-0.01',
+      '1,234,567.13',
+    ]);
+    expect([signedMoney('-3.1', 'EUR'), signedMoney('2533.81', 'USD'), signedMoney('0', 'USD')]).toEqual([
+      '-EUR 3.10',
+      '+USD 2,533.81',
+      'USD 0.00',
+    ]);
+    expect([percentChange('8548.13', '11081.94'), percentChange('10', '9'), percentChange('0', '5')]).toEqual(
+      ['+29.6 %', '-10.0 %', undefined],
+    );
+    expect([percentOf('10076.94', '11081.94'), quantity('1198.6612'), quantity('40.000')]).toEqual([
+      '90.9 %',
+      '1,198.66',
+      '40',
+    ]);
   });
 });
 
 describe('the finance mail', () => {
-  it('HTML: escaped, no script, totals, orgs with shares, trial marked, status', () => {
-    const html = renderHtml(model());
+  it('leads with the amount in its currency, the change and the split; unpriced products are named, never 0.00', () => {
+    const prevTotals = [
+      { ...model().totals[0], total_cost: '100000.00', committed_cost: '10.00' } as TotalRow,
+    ];
+    const m = model({
+      previous: { month: '2026-09', version: 1, computed_at: '', totals: prevTotals, by_org: [] },
+    });
+    expect(headline(m)).toEqual({
+      total: '120000',
+      committed: '10',
+      on_demand: '119990',
+      on_demand_share: '100.0 %',
+      previous: { month: '2026-09', total: '100000', change: '20000', pct: '+20.0 %' },
+      not_priced: ['seats'],
+    });
+    const text = renderText(m);
+    expect(text).toContain('Amount for October 2026: EUR 120,000.00');
+    expect(text).toContain('Against September 2026: +EUR 20,000.00 (+20.0 %), was EUR 100,000.00');
+    expect(text).toMatch(/seats +seat +7 +0 +7 +- +not priced/);
+    expect(text).not.toMatch(/seats.*0\.00/);
+    expect(mailSubject(m)).toBe('[orgtally] Acme <MSP>: October 2026 month-end, EUR 120,000.00, final');
+  });
+  it('HTML: escaped, no script, the status banner in words, a chart only when asked', () => {
+    const html = renderHtml(model(), { chart: true });
     expect(html).not.toMatch(/<script/i);
     expect(html).toContain('Acme &lt;MSP&gt;');
-    expect(html).toContain('120,000.00');
-    expect(html).toContain('75 %');
-    expect(html).toContain('no (trial)');
-    expect(html).toContain('Final: all data through 2026-11-01T00:00:00.000Z');
-    expect(html).not.toContain('Restated');
+    expect(html).toContain('FINAL');
+    expect(html).toContain('All usage through 31 October 2026 is in.');
+    expect(html).toContain('src="cid:cost-six-months@orgtally"');
+    expect(renderHtml(model(), { chart: false })).not.toContain('cid:');
+    const prov = renderHtml(model({ status: 'provisional' }), { chart: false });
+    expect(prov).toContain('PROVISIONAL');
+    expect(prov).toContain('until 4 November 2026, 00:00 UTC');
   });
-  it('a restated version says so in the subject and lists what changed', () => {
-    const m = model({
-      version: 2,
-      changes: [{ usage_type: 'logs', field: 'total_cost', from: '100.00', to: '120000.00' }],
-    });
-    expect(mailSubject(m)).toBe('[orgtally] Acme <MSP>: month-end 2026-10, restated (version 2, final)');
-    expect(renderHtml(m)).toMatch(/Restated: what changed since version 1[\s\S]*total_cost[\s\S]*100\.00/);
-    expect(renderText(m)).toMatch(/Restated: what changed since version 1\norg +product +figure/);
+  it('chargeback is a tree: sub-orgs under their parent with the subtree amount', () => {
+    const lines = orgTree(model());
+    expect(lines.map((l) => [l.public_id, l.depth, l.total, l.subtree?.total])).toEqual([
+      ['acme', 0, '0', undefined],
+      ['client-a', 1, '90000', '120000'],
+      ['client-b', 2, '30000', undefined],
+      ['trial', 1, '0', undefined],
+    ]);
   });
-  it('month-over-month column when the previous month exists', () => {
-    const prev = model().totals.map((t) => ({ ...t, billable_usage: '1000000' }));
-    const text = renderText(model({ previous: { month: '2026-09', version: 1, totals: prev } }));
-    expect(text).toContain('200,000 (20 %)');
-    expect(renderText(model())).not.toContain('(20 %)');
+  it('largest changes are in money, by size whatever the sign', () => {
+    const before = [org('a', 'x', '10.00'), org('b', 'x', '100.00'), org('c', 'x', '5.00')];
+    const after = [org('a', 'x', '15.00'), org('b', 'x', '40.00'), org('c', 'x', '5.00')];
+    expect(costChanges(before, after).map((c) => [c.public_id, c.change, c.pct])).toEqual([
+      ['b', '-60', '-60.0 %'],
+      ['a', '5', '+50.0 %'],
+    ]);
   });
-  it('provisional data is labelled as such', () => {
-    expect(renderText(model({ status: 'provisional' }))).toContain('Provisional: data may still arrive');
-    expect(mailSubject(model({ status: 'provisional' }))).toBe(
-      '[orgtally] Acme <MSP>: month-end 2026-10, provisional',
+  it('a restatement says the totals before and after, who sent usage and who moved through the split', () => {
+    const prior = {
+      version: 1,
+      computed_at: '2026-11-02T00:00:00.000Z',
+      totals: [{ ...model().totals[0], total_cost: '110000.00' } as TotalRow],
+      by_org: [
+        { ...org('client-a', 'logs', '85000.00') },
+        { ...org('client-b', 'logs', '25000.00'), billable_usage: '0.5' },
+        org('trial', 'logs', '0.00', false),
+      ],
+    };
+    const m = model({ version: 2, prior });
+    const r = restatement(m);
+    expect(r).toMatchObject({ before: '110000', after: '120000', change: '10000' });
+    expect(r?.usage_changed).toEqual(['CLIENT-B']);
+    expect(r?.moved_by_split).toEqual(['CLIENT-A']);
+    expect(mailSubject(m)).toContain('restated (version 2), final');
+    expect(renderText(m)).toContain(
+      'Version 1 of 2 November 2026 said EUR 110,000.00; this version says EUR 120,000.00',
     );
   });
-});
-
-describe('the six-month section of the mail', () => {
-  const trends = {
-    months: ['2026-05', '2026-06', '2026-07', '2026-08', '2026-09', '2026-10'],
-    account: [
-      { usage_type: 'logs', unit: 'GB', values: [null, '50', '100', '0', '25', '200'] },
-      { usage_type: 'idle', unit: 'seat', values: ['0', '0', '0', '0', '0', '0'] },
-    ],
-    movers: [
-      {
-        usage_type: 'logs',
-        kind: 'increase',
-        public_id: 'client-a',
-        org_name: 'Client A',
-        previous: '20',
-        current: '170',
-        abs: '150',
-        pct: '750',
-      },
-    ],
-  };
-  it('draws one bar per month with table cells (no image to block, no script), widths proportional', () => {
-    const html = renderHtml(model({ trends }));
-    expect(html).not.toMatch(/<script|<img|javascript:/i);
-    const widths = [...html.matchAll(/<td width="(\d+)" height="12" bgcolor/g)].map((m) => Number(m[1]));
-    expect(widths).toEqual([55, 110, 1, 28, 220]); // 50, 100, 0 (a sliver), 25, 200 of 220 px
-    expect(html).toContain('not closed'); // the absent first month
-    expect(html).not.toContain('<strong>idle</strong>'); // a product without usage draws nothing
-    expect(html).toMatch(/Client A<\/td>[\s\S]*?750 %/);
-  });
-  it('the text part has a sparkline per product', () => {
-    expect(renderText(model({ trends }))).toContain('logs      ▃▅▁▂█  - | 50 | 100 | 0 | 25 | 200');
+  it('the text part stays under 100 columns', () => {
+    for (const line of renderText(model({ version: 2 })).split('\n')) expect(line.length).toBeLessThan(100);
   });
 });

@@ -2,6 +2,7 @@ import type { MailRender, MonthEndMail } from '../../db/console-reports';
 import type { Change } from '../../db/month-end';
 import type { VersionRow } from '../../db/month-end-report';
 import { dec, sub, text } from '../../domain/exact';
+import { signedMoney } from '../../domain/money';
 import { monthEndFileNames } from '../../domain/month-end-report';
 import { money, qty, when } from '../format';
 import { html, type Html } from '../html';
@@ -21,7 +22,7 @@ export const shownStatus = (v: { version: number; status: string }, latest: numb
 
 /** The files of a version a caller may download: the summaries always, the cost-bearing files with billing. */
 export function downloadable(v: VersionRow, withCost: boolean): string[] {
-  const n = monthEndFileNames(v.account_id, v.month, v.tag_keys);
+  const n = monthEndFileNames(v.account_id, v.month, v.version, v.tag_keys);
   return withCost ? [n.byOrg, n.byTag, ...n.summaries] : n.summaries;
 }
 
@@ -74,7 +75,10 @@ function changesTable(v: VersionRow, withCost: boolean): Html {
       No ${withCost ? '' : 'usage '}figure changed from version
       ${v.version - 1}${withCost ? '' : ' (cost changes need billing_read)'}.
     </p>`;
-  const shown = (c: Change, x: string) => (COST_FIELDS.has(c.field) ? money(x) : qty(x));
+  const shown = (c: Change, x: string) => (COST_FIELDS.has(c.field) ? money(x, v.currency) : qty(x));
+  // The sign goes before the currency code: "+USD 12.00", "−USD 3.10".
+  const difference = (c: Change, d: string) =>
+    COST_FIELDS.has(c.field) ? signedMoney(d, v.currency).replace(/^-/, '−') : signed(qty(d));
   return wrap(
     html`<table id="v${v.version}-changes">
       <caption>
@@ -99,7 +103,7 @@ function changesTable(v: VersionRow, withCost: boolean): Html {
               <td>${c.field}</td>
               <td class="num">${shown(c, c.from)}</td>
               <td class="num">${shown(c, c.to)}</td>
-              <td class="num">${signed(shown(c, text(sub(dec(c.to), dec(c.from)))))}</td>
+              <td class="num">${difference(c, text(sub(dec(c.to), dec(c.from))))}</td>
             </tr>`,
         )}
       </tbody>
