@@ -5,6 +5,7 @@ import { ErrorType, OrgtallyError } from '../domain/errors';
 import { MailError, sendMail, type OutgoingMail } from '../infra/mail';
 import { composeAlert } from './compose-alert';
 import { composeMonthEnd } from './compose-month-end';
+import { composeStatement } from './compose-statement';
 import type { FileModes } from '../domain/file-modes';
 import { asActivity, withHeartbeat } from './failures';
 
@@ -33,6 +34,7 @@ type Composer = (deps: DeliveryDeps, d: Delivery) => Promise<OutgoingMail>;
 const COMPOSERS: Partial<Record<DeliveryKind, Composer>> = {
   month_end: composeMonthEnd,
   alert: composeAlert,
+  statement: composeStatement,
 };
 
 function compose(deps: DeliveryDeps, d: Delivery): Promise<OutgoingMail> {

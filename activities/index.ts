@@ -6,6 +6,7 @@ import { deliveryActivities } from './deliveries';
 import { estimateActivities } from './estimates';
 import { scheduleActivities } from './schedules';
 import { monthEndActivities } from './month-end';
+import { statementActivities } from './statements';
 import { ingestDropFile, listDropFolder } from './drop-folder';
 
 export interface ActivityDeps {
@@ -32,6 +33,7 @@ export function createActivities(deps: ActivityDeps) {
     ingestDropFile: ingestDropFile(deps),
     ...attributionActivities(deps),
     ...monthEndActivities({ ...deps, mailDomain: mailDomain(deps.mailFrom) }),
+    ...statementActivities({ db: deps.db, mailDomain: mailDomain(deps.mailFrom) }),
     ...deliveryActivities(deps),
     ...estimateActivities({ db: deps.db, mailDomain: mailDomain(deps.mailFrom) }),
     ...scheduleActivities(deps),
@@ -48,6 +50,7 @@ export type { WrittenFile } from '../db/month-end-report';
 export type { VersionRef } from './month-end';
 export type { TrendsResult } from '../db/trends';
 export type { DeliveryResult } from './deliveries';
+export type { PlannedStatement } from './statements';
 export type { EstimateResult } from '../db/estimates';
 export type { RollupResult } from '../db/usage-rollup';
 export type { AlertRunResult, AlertNotice } from '../db/alerts';

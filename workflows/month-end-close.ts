@@ -2,6 +2,7 @@ import {
   ApplicationFailure,
   ChildWorkflowFailure,
   executeChild,
+  patched,
   proxyActivities,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -11,8 +12,11 @@ import type { DeliveryInput } from './delivery';
 import { workflowIds } from '../domain/workflow-ids';
 import { SQL_WORK } from './activity-options';
 
-const { monthDays, closeMonth, renderMonthEnd, planMonthEndDeliveries } =
+const { monthDays, closeMonth, renderMonthEnd, planMonthEndDeliveries, planStatementDeliveries } =
   proxyActivities<Activities>(SQL_WORK);
+
+/** Runs recorded before client statements existed replay without them (Temporal's patch marker). */
+const STATEMENTS_PATCH = 'month-end-statements';
 
 export interface MonthEndCloseInput {
   accountId: string;
@@ -31,7 +35,16 @@ export interface MonthEndCloseResult {
   trends: TrendsResult;
   attributedDays: string[];
   files: Pick<WrittenFile, 'name' | 'bytes' | 'sha256'>[];
-  deliveries: { id: string; recipient: string; status: string; detail?: string }[];
+  deliveries: SentMail[];
+  /** Each client org's own statement of the version, one per billing contact (sent after the finance mails). */
+  statements: (SentMail & { org: string })[];
+}
+
+export interface SentMail {
+  id: string;
+  recipient: string;
+  status: string;
+  detail?: string;
 }
 
 const MAX_ROUNDS = 5;
@@ -39,7 +52,8 @@ const MAX_ROUNDS = 5;
 /**
  * Id `month-end/<account>/<month>`: attribute every day of the month that is missing or pending (child
  * dailyAttribution workflows, bounded concurrency), close the month (a new version only when the figures
- * changed), write the report files, and mail every finance recipient once per version (child `delivery/<id>`).
+ * changed), write the report files, mail every finance recipient once per version (child `delivery/<id>`), then
+ * each client org with a billing contact its own statement of the version, the same way.
  */
 export async function monthEndClose(input: MonthEndCloseInput): Promise<MonthEndCloseResult> {
   const asOf = input.asOf ?? workflowInfo().runStartTime.toISOString();
@@ -70,27 +84,40 @@ export async function monthEndClose(input: MonthEndCloseInput): Promise<MonthEnd
   );
   const { files } = await renderMonthEnd(ref);
   const planned = await planMonthEndDeliveries(ref);
-  const deliveries = await Promise.all(
-    planned.map(async (d) => {
-      if (d.status === 'sent') return { id: d.id, recipient: d.recipient, status: 'sent' };
-      try {
-        const r = await executeChild('delivery', {
-          workflowId: workflowIds.delivery(d.id),
-          args: [{ deliveryId: d.id, ...input.delivery }],
-        });
-        return { id: d.id, recipient: d.recipient, status: r.status };
-      } catch (err) {
-        // A mail that cannot be delivered must not undo the close: the ledger says why; the result lists it.
-        const cause = err instanceof ChildWorkflowFailure ? (err.cause?.cause ?? err.cause) : err;
-        return { id: d.id, recipient: d.recipient, status: 'failed', detail: (cause as Error).message };
-      }
-    }),
-  );
+  const deliveries = await Promise.all(planned.map((d) => deliver(d, input.delivery)));
+  const statements = patched(STATEMENTS_PATCH)
+    ? await Promise.all(
+        (await planStatementDeliveries(ref)).map(async (d) => ({
+          ...(await deliver(d, input.delivery)),
+          org: d.org,
+        })),
+      )
+    : [];
   return {
     close,
     trends,
     attributedDays: attributed,
     files: files.map(({ name, bytes, sha256 }) => ({ name, bytes, sha256 })),
     deliveries,
+    statements,
   };
+}
+
+/** One ledger row through its child `delivery/<id>` workflow (a row already sent is not started again). */
+async function deliver(
+  d: { id: string; recipient: string; status: string },
+  retry: MonthEndCloseInput['delivery'],
+): Promise<SentMail> {
+  if (d.status === 'sent') return { id: d.id, recipient: d.recipient, status: 'sent' };
+  try {
+    const r = await executeChild('delivery', {
+      workflowId: workflowIds.delivery(d.id),
+      args: [{ deliveryId: d.id, ...retry }],
+    });
+    return { id: d.id, recipient: d.recipient, status: r.status };
+  } catch (err) {
+    // A mail that cannot be delivered must not undo the close: the ledger says why; the result lists it.
+    const cause = err instanceof ChildWorkflowFailure ? (err.cause?.cause ?? err.cause) : err;
+    return { id: d.id, recipient: d.recipient, status: 'failed', detail: (cause as Error).message };
+  }
 }

@@ -57,12 +57,14 @@ describe.each(KINDS)('the %s month-end mail in Chromium', (kind) => {
         expect(await bottom(money(rows[0].t, 'USD'))).toBeLessThanOrEqual(600);
         expect(await bottom(kind === 'provisional' ? 'PROVISIONAL' : 'FINAL')).toBeLessThanOrEqual(600);
         if (kind === 'restated') expect(await bottom('RESTATED')).toBeLessThanOrEqual(600);
-        expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(width);
+        expect(Number(await page.evaluate('document.documentElement.scrollWidth'))).toBeLessThanOrEqual(
+          width,
+        );
         if (r.chart_png) {
           const img = await page.locator('img').first().boundingBox();
           expect(img?.width).toBeGreaterThan(300);
         }
-        const height = await page.evaluate(() => document.documentElement.scrollHeight);
+        const height = Number(await page.evaluate('document.documentElement.scrollHeight'));
         await page.screenshot({
           path: path.join(SHOTS, `mail-month-end-${kind}-${width}.png`),
           clip: { x: 0, y: 0, width, height: Math.min(height, 1600) },

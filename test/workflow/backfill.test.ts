@@ -168,8 +168,8 @@ describe('backfill on a real Temporal server', () => {
     for (let i = 1; i < seen.length; i++) expect(seen[i]).toBeGreaterThanOrEqual(seen[i - 1] as number);
     await byHand(b.db);
     expect(await figures(a.db)).toEqual(await figures(b.db));
-    // the first close of each month mails both finance recipients
-    expect(sink.messages).toHaveLength(4);
+    // the first close of each month mails both finance recipients, then client A and client B their statements
+    expect(sink.messages).toHaveLength(8);
     await recordHistory(client, `backfill/acme/${FROM}/${TO}`, 'backfill.json');
   }, 240_000);
 
@@ -184,7 +184,7 @@ describe('backfill on a real Temporal server', () => {
     const r = await runBackfill(`backfill/acme/${FROM}/${TO}`);
     expect(r.failed).toBe(0);
     expect(await figures(a.db)).toEqual(before);
-    expect(sink.messages).toHaveLength(4);
+    expect(sink.messages).toHaveLength(8);
   }, 240_000);
 
   it('after late data the dry run shows the restatement and its mail, still writing nothing', async () => {
@@ -278,8 +278,8 @@ describe('backfill on a real Temporal server', () => {
       const status = cli('backfill', 'status', id);
       expect(status.status).toBe(0);
       expect(status.stdout).toContain(`${id}: 62/62 units done`);
-      // September was restated once (v2): mailed to both recipients once
-      expect(sink.messages).toHaveLength(6);
+      // September was restated once (v2): mailed to both recipients once, and a statement to each billing contact
+      expect(sink.messages).toHaveLength(12);
     } finally {
       if (child.exitCode === null) child.kill('SIGKILL');
     }

@@ -20,6 +20,11 @@ let outputDir: string;
 let files: string;
 
 const RECIPIENTS = ['cfo@acme.example', 'finance@acme.example'];
+/** The demo spec's billing contacts: client A's and client B's statements follow each version's finance mails. */
+const STATEMENTS = [
+  ['client-a', 'billing@client-a.example'],
+  ['client-b', 'ap@client-b.example'],
+];
 const AS_OF = '2026-11-28T00:00:00Z';
 
 beforeAll(async () => {
@@ -81,8 +86,17 @@ async function close(
 }
 
 const parsed = (from: number) => Promise.all(sink.messages.slice(from).map((m) => simpleParser(m.raw)));
+const toOf = (m: ParsedMail) => (m.to as { text: string }).text;
+const isFinance = (m: ParsedMail) => RECIPIENTS.includes(toOf(m));
+const statementsTo = (mails: ParsedMail[]) =>
+  mails
+    .filter((m) => !isFinance(m))
+    .map(toOf)
+    .sort();
+const CONTACTS = STATEMENTS.map(([, to]) => to as string).sort();
 const ledger = (month: string) =>
   db('deliveries')
+    .where({ kind: 'month_end' })
     .whereRaw(`reference->>'month' = ?`, [month])
     .orderBy(['recipient', 'id'])
     .select(
@@ -114,29 +128,34 @@ describe('monthEndClose on a real Temporal server, mailing a real SMTP server', 
     expect(r.close).toMatchObject({ outcome: 'created', version: 1, status: 'final' });
     expect(r.attributedDays).toHaveLength(31);
     expect(r.deliveries.map((d) => [d.recipient, d.status])).toEqual(RECIPIENTS.map((x) => [x, 'sent']));
-    first = await parsed(0);
+    expect(r.statements.map((d) => [d.org, d.recipient, d.status])).toEqual(
+      STATEMENTS.map((x) => [...x, 'sent']),
+    );
+    const all = await parsed(0);
+    expect(statementsTo(all)).toEqual(CONTACTS);
+    first = all.filter(isFinance);
     expect(first.map((m) => (m.to as { text: string }).text).sort()).toEqual(RECIPIENTS);
     for (const m of first) {
-      expect(m.subject).toBe('[orgtally] Acme MSP: month-end 2026-10, final');
+      expect(m.subject).toMatch(/^\[orgtally\] Acme MSP: October 2026 month-end, USD [\d,]+\.\d\d, final$/);
       expect(m.attachments.map((a) => a.filename).sort()).toEqual([
-        'month_end_acme_2026-10_by_org.csv',
-        'month_end_acme_2026-10_by_tag.csv',
-        'summary_env_2026-10.tsv',
-        'summary_service_2026-10.tsv',
-        'summary_team_2026-10.tsv',
+        'month_end_acme_2026-10_v1_by_org.csv',
+        'month_end_acme_2026-10_v1_by_tag.csv',
+        'summary_env_2026-10_v1.tsv',
+        'summary_service_2026-10_v1.tsv',
+        'summary_team_2026-10_v1.tsv',
       ]);
       expect(m.html).not.toMatch(/<script/i);
-      expect(m.text).toContain('Total cost:');
+      expect(m.text).toContain('Amount for October 2026: USD ');
       expect(m.messageId).toMatch(/@orgtally\.test>?$/);
     }
     // The attachments are the files written next to the preview, byte for byte.
     const dir = path.join(outputDir, 'month-end', 'acme', '2026-10', 'v1');
     const byOrg = first[0]?.attachments.find((a) => a.filename?.endsWith('_by_org.csv'));
     expect(byOrg?.content.toString()).toBe(
-      fs.readFileSync(path.join(dir, 'month_end_acme_2026-10_by_org.csv'), 'utf8'),
+      fs.readFileSync(path.join(dir, 'month_end_acme_2026-10_v1_by_org.csv'), 'utf8'),
     );
     expect(fs.existsSync(path.join(dir, 'report.html'))).toBe(true);
-    const team = fs.readFileSync(path.join(dir, 'summary_team_2026-10.tsv'), 'utf8').split('\n');
+    const team = fs.readFileSync(path.join(dir, 'summary_team_2026-10_v1.tsv'), 'utf8').split('\n');
     expect(team[0]?.split('\t').slice(0, 3)).toEqual(['public_id', 'org_name', 'team']);
     expect(team[1]?.split('\t').slice(0, 3)).toEqual(['acme', 'All organizations', '<all>']);
     expect(await ledger('2026-10')).toEqual(
@@ -167,13 +186,26 @@ describe('monthEndClose on a real Temporal server, mailing a real SMTP server', 
     const r = await close('2026-10');
     expect(r.close).toMatchObject({ outcome: 'created', version: 2, previousVersion: 1 });
     expect(r.attributedDays).toEqual(['2026-10-20']);
-    const mails = await parsed(before);
+    const all = await parsed(before);
+    const mails = all.filter(isFinance);
     expect(mails).toHaveLength(2);
+    // the two statements go out in parallel: compared by recipient
+    expect(
+      all
+        .filter((m) => !isFinance(m))
+        .map((m) => `${toOf(m)} ${m.subject}`)
+        .sort(),
+    ).toEqual([
+      'ap@client-b.example [orgtally] Client B: statement for October 2026 (restated, version 2)',
+      'billing@client-a.example [orgtally] Client A: statement for October 2026 (restated, version 2)',
+    ]);
     for (const m of mails) {
-      expect(m.subject).toBe('[orgtally] Acme MSP: month-end 2026-10, restated (version 2, final)');
-      expect(m.text).toMatch(/Restated: what changed since version 1/);
-      expect(m.text).toMatch(/account +logs_indexed_events +on_demand_usage +10\.5 +30\.5/);
-      expect(m.text).toMatch(/client-b +logs_indexed_events +total_cost +0 +40\.44/);
+      expect(m.subject).toMatch(
+        /^\[orgtally\] Acme MSP: October 2026 month-end, USD [\d,.]+, restated \(version 2\), final$/,
+      );
+      expect(m.text).toContain('What changed since version 1');
+      expect(m.text).toMatch(/Usage arrived or changed for [^\n]*Client B/);
+      expect(m.text).toMatch(/Client B +0\.00 +40\.44 +\+40\.44/);
       expect(m.messageId).not.toBe(first[0]?.messageId);
     }
   });
@@ -194,8 +226,10 @@ describe('monthEndClose on a real Temporal server, mailing a real SMTP server', 
       },
     });
     expect(r.deliveries.map((d) => d.status)).toEqual(['sent', 'sent']);
+    expect(r.statements.map((d) => d.status)).toEqual(['sent', 'sent']);
     const mails = await parsed(before);
-    expect(mails.map((m) => (m.to as { text: string }).text).sort()).toEqual(RECIPIENTS);
+    expect(mails.filter(isFinance).map(toOf).sort()).toEqual(RECIPIENTS);
+    expect(statementsTo(mails)).toEqual(CONTACTS);
     const rows = await ledger('2026-09');
     expect(rows.every((x) => x.status === 'sent' && x.attempts >= 3)).toBe(true);
   });
@@ -211,6 +245,7 @@ describe('monthEndClose on a real Temporal server, mailing a real SMTP server', 
         ['failed', expect.stringMatching(/SMTP 550/)],
         ['failed', expect.stringMatching(/SMTP 550/)],
       ]);
+      expect(r.statements.map((d) => d.status)).toEqual(['failed', 'failed']);
     } finally {
       sink.rejectWith(undefined);
     }
@@ -247,12 +282,14 @@ describe('monthEndClose on a real Temporal server, mailing a real SMTP server', 
         },
       });
       expect(r.deliveries.map((d) => d.status)).toEqual(['sent', 'sent']);
+      expect(r.statements.map((d) => d.status)).toEqual(['sent', 'sent']);
     } finally {
       sink.release();
     }
     expect(cut).toBeGreaterThan(0);
     const mails = await parsed(before);
-    expect(mails.map((m) => (m.to as { text: string }).text).sort()).toEqual(RECIPIENTS);
+    expect(mails.filter(isFinance).map(toOf).sort()).toEqual(RECIPIENTS);
+    expect(statementsTo(mails)).toEqual(CONTACTS);
     expect(await ledger('2026-07')).toEqual(
       RECIPIENTS.map((recipient) => expect.objectContaining({ recipient, status: 'sent', attempts: 1 })),
     );
