@@ -129,7 +129,10 @@ export async function backfillPhase(
           : 'figures unchanged: nothing new to mail';
     log(
       `${months[i]}: version ${c.close.version} (${c.close.status}), ${what}; ` +
-        `finance mail of v${c.close.version}: ${c.deliveries.map((x) => `${x.recipient} ${x.status}`).join(', ')}`,
+        `finance mail of v${c.close.version}: ${c.deliveries.map((x) => `${x.recipient} ${x.status}`).join(', ')}` +
+        (c.statements?.length
+          ? `; statements: ${c.statements.map((x) => `${x.org} to ${x.recipient} ${x.status}`).join(', ')}`
+          : ''),
     );
   });
   const month = range.last_ended_month; // the last complete month: its files, chargeback and trends below
@@ -141,7 +144,7 @@ export async function backfillPhase(
   const sent = sink ? sink.messages.slice(mailsBefore) : [];
   if (sink)
     log(
-      `${sent.length} finance message(s) received by the in-process SMTP server this run` +
+      `${sent.length} message(s) (finance mails and client statements) received by the in-process SMTP server this run` +
         (sent.length ? ` (saved as .eml in ${path.dirname(sent[0]?.file ?? '')})` : ''),
     );
   const last = closes[months.indexOf(month)];

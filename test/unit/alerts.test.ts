@@ -1,3 +1,6 @@
+import { alertChart, renderAlertMail, type AlertMailInput } from '../../domain/alert-mail';
+import { changeCost, thresholdCost } from '../../domain/alert-mail-cost';
+import { qty, windowWords, wrap } from '../../domain/alert-mail-words';
 import {
   addDays,
   isDayComplete,
@@ -544,5 +547,237 @@ describe('event identity', () => {
     expect(
       alertScopeKey({ org: 'client-a', product: 'logs', tags: ['team:ops', 'env:prod', 'team:ops'] }),
     ).toBe('org=client-a;product=logs;tags=env:prod,team:ops');
+  });
+});
+
+// ------------------------------------------------------------------------------------------------ alert mail
+
+describe('alert mail words', () => {
+  it('pluralises the unit after its quantity: 203 hosts, 1 host, 12.5 GB', () => {
+    expect(
+      [
+        ['203', 'host'],
+        ['1', 'host'],
+        ['0', 'host'],
+        ['-1', 'host'],
+        ['12.5', 'GB'],
+        ['2', 'million events'],
+        ['1234567.5', 'metric'],
+        ['3', 'query'],
+        ['2', 'box'],
+        ['4', '10k test runs'],
+        ['4', '10k'],
+      ].map(([v, u]) => qty(v as string, u as string)),
+    ).toEqual([
+      '203 hosts',
+      '1 host',
+      '0 hosts',
+      '-1 host',
+      '12.5 GB',
+      '2 million events',
+      '1,234,567.5 metrics',
+      '3 queries',
+      '2 boxes',
+      '4 10k test runs',
+      '4 10k',
+    ]);
+  });
+
+  it('says the window in words, in the account time zone', () => {
+    expect(windowWords('threshold', '2026-11', 'UTC')).toBe('November 2026 to date');
+    expect(windowWords('threshold', '2026-11@2026-11-15T10:00:00Z', 'UTC')).toBe(
+      'November 2026, projected to its end',
+    );
+    expect(windowWords('spike', '2026-11-29', 'UTC')).toBe('the day Sunday 29 November 2026');
+    // 23:00 UTC on Sunday is already Monday in Paris
+    expect(windowWords('stall', '2026-11-29T23:00:00Z', 'Europe/Paris')).toBe(
+      'since Mon 30 Nov 2026, 00:00 Europe/Paris (the last hour with data)',
+    );
+  });
+
+  it('wraps text within the width, never between a number and its unit or a currency and its amount', () => {
+    const lines = wrap('the projected usage is 1,234.5 GB and costs USD 164.10 at the on-demand price', 24);
+    expect(lines.every((l) => l.length <= 24)).toBe(true);
+    expect(lines.join('\n')).toContain('1,234.5 GB');
+    expect(lines.join('\n')).toContain('USD 164.10');
+  });
+});
+
+describe('alert mail cost', () => {
+  const product = { code: 'logs_indexed_events', unit: 'million events', aggregation: 'sum' };
+  const priced = { committed_price: '1.70', on_demand_price: '2.55' };
+
+  it('threshold: projected billable − included, × the on-demand price, exact and rounded only to cents', () => {
+    const c = thresholdCost({
+      product,
+      price: priced,
+      estimate: { projectedBillable: '114.3528', included: '50' },
+      month: '2026-10',
+      currency: 'EUR',
+    });
+    // 64.3528 × 2.55 = 164.09964
+    expect(c.amount).toBe('164.09964');
+    expect(c.headline).toBe('EUR 164.10 projected on-demand');
+    expect(c.detail).toContain('64.3528 million events (projected billable 114.3528 million events −');
+    expect(c.detail).toContain('× EUR 2.55 per million events = EUR 164.10 (an estimate)');
+  });
+
+  it('threshold within the included quantity: no on-demand cost, and no amount', () => {
+    const c = thresholdCost({
+      product,
+      price: priced,
+      estimate: { projectedBillable: '40', included: '50' },
+      month: '2026-10',
+      currency: 'USD',
+    });
+    expect(c.headline).toBe('no on-demand cost projected');
+    expect(c.amount).toBeUndefined();
+  });
+
+  it('a product without a commitments row or with both prices 0 is "not priced", never 0.00', () => {
+    for (const price of [null, { committed_price: '0', on_demand_price: '0' }]) {
+      const t = thresholdCost({
+        product,
+        price,
+        estimate: { projectedBillable: '114', included: '0' },
+        month: '2026-10',
+        currency: 'USD',
+      });
+      const c = changeCost({ product, price, change: '96', currency: 'USD' });
+      expect([t.headline, c?.headline]).toEqual(['not priced', 'not priced']);
+      expect(`${t.detail}${c?.detail}`).not.toContain('0.00');
+    }
+  });
+
+  it('spike/drop: the change × price, per day for a sum, per month for billed-on-the-month products', () => {
+    const drop = changeCost({ product, price: priced, change: '-19.25', currency: 'USD' });
+    expect(drop?.amount).toBe('-49.0875');
+    expect(drop?.headline).toBe('about -USD 49.09 for the day');
+    const hosts = changeCost({
+      product: { code: 'infra_hosts', unit: 'host', aggregation: 'p99' },
+      price: { committed_price: '15', on_demand_price: '18' },
+      change: '10',
+      currency: 'USD',
+    });
+    expect(hosts?.detail).toBe(
+      'Cost of the change (an estimate at the on-demand price): +10 hosts × USD 18.00 per host ≈ ' +
+        '+USD 180.00 per month if it lasts.',
+    );
+  });
+});
+
+describe('alert mail', () => {
+  const account = { name: 'Acme MSP', timezone: 'UTC', currency: 'USD', latenessHours: 72 };
+  const stall: AlertMailInput = {
+    ruleId: 'stall',
+    kind: 'stall',
+    notify: 'fire',
+    window: '2026-10-16T23:00:00Z',
+    asOf: '2026-10-20T12:00:00.000Z',
+    message: 'client-c: data stopped arriving since 2026-10-16T23:00:00Z',
+    account,
+    orgName: 'Client C',
+    tags: [],
+    rule: { id: 'stall', kind: 'stall' },
+    evaluation: { kind: 'stall', evaluated: true, firing: true, since: '2026-10-16T23:00:00Z' },
+    dataCompleteThrough: '2026-10-17T12:00:00.000Z',
+    price: null,
+  };
+  const threshold: AlertMailInput = {
+    ruleId: 'hosts-80',
+    kind: 'threshold',
+    notify: 'fire',
+    window: '2026-11@2026-11-15T10:00:00Z',
+    asOf: '2026-11-15T10:00:00.000Z',
+    message: 'infra_hosts for the account: projected usage for 2026-11 is 203 host',
+    account: { ...account, currency: 'EUR' },
+    product: { code: 'infra_hosts', unit: 'host', aggregation: 'p99' },
+    tags: [],
+    rule: {
+      id: 'hosts-80',
+      kind: 'threshold',
+      scope: { product: 'infra_hosts' },
+      measure: 'projected',
+      above: '150',
+    },
+    evaluation: {
+      kind: 'threshold',
+      measure: 'projected',
+      value: '203',
+      limit: '150',
+      percent: '135.3',
+      firing: true,
+    },
+    price: { committed_price: '15.00', on_demand_price: '18.00' },
+    estimate: { projectedBillable: '203', included: '40' },
+    month: {
+      month: '2026-11',
+      days: Array.from({ length: 30 }, (_, i) => `2026-11-${String(i + 1).padStart(2, '0')}`),
+      points: [
+        { day: '2026-11-13', mtd: '180', projected: '180' },
+        { day: '2026-11-14', mtd: '199', projected: '199' },
+        { day: '2026-11-15', through: '10:00', mtd: '203', projected: '203' },
+      ],
+    },
+  };
+
+  it('names, money and the window in words; no scope or window key; text lines under 100 columns', () => {
+    const m = renderAlertMail(threshold);
+    expect(m.subject).toBe(
+      '[orgtally] ALERT Acme MSP: usage threshold — infra_hosts for the account, ' +
+        'November 2026, projected to its end: EUR 2,934.00 projected on-demand',
+    );
+    // (203 − 40) × 18.00
+    expect(m.text).toMatch(/\nCost: +EUR 2,934.00 projected on-demand\n/);
+    expect(m.text).toContain('Product:      infra_hosts, in hosts, billed on');
+    expect(m.text.replace(/\s+/g, ' ')).toContain(
+      'is 203 hosts: above the limit of 150 hosts (135.3 % of it).',
+    );
+    expect(m.text).toMatch(/Sun 15 Nov \(to 10:00\) +203 +203\n/);
+    expect(m.text).toMatch(/\nrule hosts-80\n$/);
+    for (const part of [m.subject, m.text]) expect(part).not.toMatch(/2026-11|product=|org=|\d host\b/);
+    expect(m.text.split('\n').filter((l) => l.length >= 100)).toEqual([]);
+    expect(renderAlertMail(threshold)).toEqual(m);
+  });
+
+  it('the HTML shows the inline image by its cid, scaled to the width it gets', () => {
+    const m = renderAlertMail(threshold, { cid: 'c1@orgtally', width: 560, height: 220, alt: 'Chart' });
+    expect(m.html).toContain(
+      '<img src="cid:c1@orgtally" width="560" height="220" alt="Chart" style="display:block;width:100%;max-width:560px;',
+    );
+    expect(renderAlertMail(threshold).html).not.toContain('<img');
+  });
+
+  it('a stall names the org and the last hour with data; it has no cost and no chart', () => {
+    const m = renderAlertMail(stall);
+    expect(m.subject).toBe(
+      '[orgtally] ALERT Acme MSP: data stopped arriving — Client C since Fri 16 Oct 2026, 23:00 UTC',
+    );
+    expect(m.text.replace(/\s+/g, ' ')).toContain(
+      'No data for Client C has arrived since Fri 16 Oct 2026, 23:00 UTC',
+    );
+    expect(m.text).not.toContain('Cost');
+    expect(m.text).not.toMatch(/client-c|2026-10/);
+    expect(alertChart(stall)).toBeNull();
+    const resolved = renderAlertMail({ ...stall, notify: 'resolve' });
+    expect(resolved.subject).toMatch(/^\[orgtally\] RESOLVED Acme MSP: data stopped arriving — Client C/);
+    expect(resolved.text).toContain('Resolved: the condition no longer holds.');
+  });
+
+  it('the threshold chart draws the month to date, the projection to the month end and the limit', () => {
+    const c = alertChart(threshold);
+    const series = (c?.option.series ?? []) as { name: string; data: (number | null)[] }[];
+    expect(series.map((s) => s.name)).toEqual([
+      'Month to date',
+      'Projected: 203',
+      'Limit: 150',
+      'Included: 40',
+    ]);
+    expect(series[0]?.data.slice(11, 16)).toEqual([null, 180, 199, 203, null]);
+    expect([series[1]?.data[14], series[1]?.data[29]]).toEqual([203, 203]);
+    expect(c?.alt).toBe(
+      'Chart of November 2026: month-to-date usage by day, 203 hosts on Sun 15 Nov at 10:00, projected ' +
+        "203 hosts at the month's end; the projected limit is 150 hosts.",
+    );
   });
 });

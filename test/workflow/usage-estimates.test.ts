@@ -123,12 +123,12 @@ describe('usageEstimates on a real Temporal server, alert mail over real SMTP', 
     expect(r.deliveries.map((d) => d.started)).toEqual([true, true]);
     const got = await mails();
     expect(got.map((m) => m.subject).sort()).toEqual([
-      '[orgtally] ALERT acme: data stopped arriving — stall (org=client-c)',
-      '[orgtally] ALERT acme: usage spike — spike (org=client-b;product=logs_ingested_bytes)',
+      '[orgtally] ALERT Acme MSP: data stopped arriving — Client C since Fri 16 Oct 2026, 23:00 UTC',
+      '[orgtally] ALERT Acme MSP: usage spike — logs_ingested_bytes at Client B on Fri 16 Oct 2026',
     ]);
     const spike = got.find((m) => m.subject?.includes('spike'));
-    expect(spike?.text).toContain(
-      '120 GB vs a median of 24 GB over the 14 complete days before (+400 %, +96 GB)',
+    expect(spike?.text?.replace(/\s+/g, ' ')).toContain(
+      'was 120 GB against a median of 24 GB over the 14 complete days before: +96 GB (+400 %)',
     );
     for (const d of r.deliveries) {
       const row = await ledgerRow(d.id);
@@ -161,7 +161,7 @@ describe('usageEstimates on a real Temporal server, alert mail over real SMTP', 
     expect(notices(r)).toEqual(['spike resolve org=client-b;product=logs_ingested_bytes']);
     const got = await mails(before);
     expect(got.map((m) => m.subject)).toEqual([
-      '[orgtally] RESOLVED acme: usage spike — spike (org=client-b;product=logs_ingested_bytes)',
+      '[orgtally] RESOLVED Acme MSP: usage spike — logs_ingested_bytes at Client B on Fri 16 Oct 2026',
     ]);
     expect((await mails()).filter((m) => m.subject?.includes('drop'))).toEqual([]);
   });
@@ -183,7 +183,7 @@ describe('usageEstimates on a real Temporal server, alert mail over real SMTP', 
     expect(row.attempts).toBeGreaterThanOrEqual(4);
     const got = await mails(before);
     expect(got.map((m) => m.subject)).toEqual([
-      '[orgtally] RESOLVED acme: data stopped arriving — stall (org=client-c)',
+      '[orgtally] RESOLVED Acme MSP: data stopped arriving — Client C since Fri 16 Oct 2026, 23:00 UTC',
     ]);
   });
 
@@ -230,7 +230,7 @@ describe('usageEstimates on a real Temporal server, alert mail over real SMTP', 
       expect(row.status).toBe('sent');
       const got = await mails(before);
       expect(got.map((m) => m.subject)).toEqual([
-        '[orgtally] ALERT acme: usage drop — drop (org=client-a;product=logs_ingested_bytes)',
+        '[orgtally] ALERT Acme MSP: usage drop — logs_ingested_bytes at Client A on Sun 18 Oct 2026',
       ]);
       expect(got[0]?.messageId).toBe(row.message_id);
     } finally {
