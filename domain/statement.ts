@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { add, cmp, dec, sum, text, ZERO, type Dec } from './exact';
 import { completeThrough, monthName } from './human-time';
 import { isPriced, money } from './money';
+import { unitFor } from './units';
 
 /**
  * A client org's own month-end statement: its figures and those of the orgs below it, from one stored version
@@ -214,7 +215,8 @@ export function quantity(v: string): string {
 }
 
 /** `30 host`, `60.5 million events`. */
-export const withUnit = (v: string, unit: string): string => (unit ? `${quantity(v)} ${unit}` : quantity(v));
+export const withUnit = (v: string, unit: string): string =>
+  unit ? `${quantity(v)} ${unitFor(unit, v)}` : quantity(v);
 
 /** A unit price, exact, at least two decimals: `USD 0.10`, `USD 0.0125`, `USD 1,500.00`. */
 export function unitPrice(v: string, currency: string): string {

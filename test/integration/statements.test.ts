@@ -241,12 +241,12 @@ describe('a client org statement (October 2026, version 1)', () => {
   it('says "not priced" for products without a price (never 0.00) and puts the currency on every amount', async () => {
     const d = v1.find((x) => x.org === 'client-a') as PlannedStatement;
     const { text, html } = await composeStatement(deps(), await ledgerRow(d.id));
-    expect(text).toMatch(/^ +custom_metrics: 120 metric +not priced$/m);
-    expect(text).toMatch(/^ +containers: 5 container +not priced$/m);
+    expect(text).toMatch(/^ +custom_metrics: 120 metrics +not priced$/m);
+    expect(text).toMatch(/^ +containers: 5 containers +not priced$/m);
     expect(text).toMatch(/^ +unit price +not priced$/m);
     expect(text).toMatch(/^ +unit price +USD 15\.00 committed, USD 18\.00 on-demand, per host$/m);
     expect(text).toMatch(/^Not priced: containers, custom_metrics /m);
-    expect(html).toMatch(/<strong[^>]*>custom_metrics<\/strong> 120 metric.*?not priced/s);
+    expect(html).toMatch(/<strong[^>]*>custom_metrics<\/strong> 120 metrics.*?not priced/s);
     const units = ['host', 'metric', 'container', 'million events', 'GB'];
     const plain = html.replace(/<[^>]+>/g, ' ').replace(/&nbsp;/g, ' ');
     for (const part of [text, plain]) {
