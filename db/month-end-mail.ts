@@ -55,7 +55,7 @@ async function costHistory(db: Knex, v: VersionRow): Promise<MonthCost[]> {
  * version's as-of — its projected on-demand cost plus the version's committed cost (due whatever the usage).
  */
 async function projected(db: Knex, v: VersionRow): Promise<MailModel['projected']> {
-  if (v.status !== 'provisional') return undefined;
+  if (v.issued_status !== 'provisional') return undefined;
   const { rows } = await db.raw(
     `SELECT r.as_of,
             (SELECT coalesce(sum(e.projected_on_demand_cost), 0) FROM estimate_totals e
@@ -79,7 +79,7 @@ export async function mailModel(db: Knex, v: VersionRow): Promise<MailModel> {
     account: { id: v.account_id, name: v.account_name, timezone: v.timezone, currency: v.currency },
     month: v.month,
     version: v.version,
-    status: v.status,
+    status: v.issued_status,
     data_complete_through: v.data_complete_through,
     final_after: v.final_after,
     as_of: v.as_of,

@@ -20,8 +20,10 @@ export interface VersionRow {
   account_id: string;
   account_name: string;
   timezone: string;
-  /** ISO 4217: the account's currency now (amounts are stored without one; a change of currency is a new spec). */
+  /** ISO 4217: the currency the version was priced in. */
   currency: string;
+  /** The status the version was issued (first mailed) with; `status` may have moved to final since. */
+  issued_status: 'provisional' | 'final';
   month: string;
   version: number;
   status: 'provisional' | 'final';
@@ -67,7 +69,8 @@ export async function findVersion(
       'v.account_id',
       'a.name as account_name',
       'a.timezone',
-      'a.currency',
+      'v.currency',
+      'v.issued_status',
       db.raw(`to_char(v.month, 'YYYY-MM') AS month`),
       'v.version',
       'v.status',
@@ -242,15 +245,15 @@ export async function monthEndFileJobs(db: Knex, v: VersionRow): Promise<{ name:
     () => `${sheetCellSql('org_name')} AS org_name`,
   ).replace(/\bbillable\b/, () => `CASE WHEN billable THEN 'true' ELSE 'false' END AS billable`);
   // Every row says which month, version, status and currency it is: a file read alone (or two versions' files
-  // side by side in a spreadsheet) cannot be mistaken for another. The status is the version's status now (a
-  // provisional version that became final says final; its mail said provisional when it was sent).
+  // side by side in a spreadsheet) cannot be mistaken for another. The status is the one the version was issued
+  // with, so a download and the mailed attachment are the same bytes even after a finalize in place.
   const meta = db
-    .raw(
-      `?::text AS month, ?::integer AS version,
-       (SELECT status FROM month_end_versions WHERE (account_id, month, version) = (${w})) AS status,
-       (SELECT currency FROM accounts WHERE id = ?) AS currency`,
-      [v.month, v.version, v.account_id],
-    )
+    .raw(`?::text AS month, ?::integer AS version, ?::text AS status, ?::text AS currency`, [
+      v.month,
+      v.version,
+      v.issued_status,
+      v.currency,
+    ])
     .toString();
   const jobs: { name: string; sql: string }[] = [
     {

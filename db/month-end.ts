@@ -129,6 +129,9 @@ export async function closeMonth(db: Knex, input: CloseInput): Promise<CloseResu
       await trx('month_end_versions').insert({
         ...vkey,
         status,
+        issued_status: status,
+        // the currency the version's prices were in: a later spec change does not relabel its amounts
+        currency: trx('accounts').where({ id: key.account_id }).select('currency'),
         period_start: period.start,
         period_end: period.end,
         hours: period.hours,

@@ -47,7 +47,7 @@ export async function statementReferences(
         month: v.month,
         version: v.version,
         org: o.public_id,
-        status: v.status,
+        status: v.issued_status,
         data_complete_through: v.data_complete_through,
         timezone: v.timezone,
         currency: v.currency,

@@ -36,15 +36,17 @@ function parts(iso: string, timeZone: string): Record<string, string> {
     hour: '2-digit',
     minute: '2-digit',
     hourCycle: 'h23',
-    timeZoneName: 'short',
   });
   return Object.fromEntries(f.formatToParts(new Date(iso)).map((p) => [p.type, p.value]));
 }
 
-/** `4 December 2026, 00:00 UTC`. */
+/**
+ * `4 December 2026, 00:00 UTC`, or `…, 19:00 America/New_York`: the zone by the name the account's spec and the
+ * mail's footer use, never ICU's `GMT-5` (which also hides daylight saving).
+ */
 export function humanInstant(iso: string, timeZone: string): string {
   const p = parts(iso, timeZone);
-  return `${p.day} ${p.month} ${p.year}, ${p.hour}:${p.minute} ${p.timeZoneName}`;
+  return `${p.day} ${p.month} ${p.year}, ${p.hour}:${p.minute} ${timeZone === 'Etc/UTC' ? 'UTC' : timeZone}`;
 }
 
 /** `4 December 2026`. */

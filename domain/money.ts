@@ -27,12 +27,19 @@ export function money(v: string, currency: string): string {
   return `${currency} ${amount(v)}`;
 }
 
-/** A change with its sign: `+USD 12.00`, `-USD 3.10`, `USD 0.00`. */
+/** A change with its sign, from the rounded value (a change that rounds to 0.00 has none): `+USD 12.00`. */
 export function signedMoney(v: string, currency: string): string {
-  const d = dec(v);
   const a = amount(v);
-  if (d.n === 0n) return `${currency} ${a}`;
-  return d.n < 0n ? `-${currency} ${a.slice(1)}` : `+${currency} ${a}`;
+  if (!/[1-9]/.test(a)) return `${currency} ${a.replace('-', '')}`;
+  return a.startsWith('-') ? `-${currency} ${a.slice(1)}` : `+${currency} ${a}`;
+}
+
+/** A unit price, exact (never rounded to cents: 0.0017 a unit is not 0.00), at least two decimals: `1,500.00`. */
+export function price(v: string): string {
+  const t = text(dec(v));
+  const [int = '', frac = ''] = t.replace('-', '').split('.');
+  const digits = int.replace(/\B(?=(\d{3})+(?!\d))/g, ',');
+  return `${t.startsWith('-') ? '-' : ''}${digits}.${frac.padEnd(2, '0')}`;
 }
 
 /** Percent change from `prev` to `cur`, one decimal with its sign (`+29.6 %`), or undefined when prev is 0. */

@@ -1,7 +1,7 @@
 import { escapeHtml as esc } from './escape';
 import { add, dec, text } from './exact';
 import { completeThrough, humanDay, humanInstant, monthName, shortMonth } from './human-time';
-import { amount, money, NOT_PRICED, quantity as qty, signedMoney } from './money';
+import { amount, money, NOT_PRICED, price, quantity as qty, signedMoney } from './money';
 import {
   CHART_CID,
   costChanges,
@@ -117,6 +117,11 @@ function restatedHtml(m: MailModel): string {
       `${r.moved_by_split.join(', ')} sent no new usage but moved too: a commitment is shared by every org's ` +
         `usage, so when one org's usage changes, each org's committed and on-demand parts are split again.`,
     );
+  if (r.contract_changed.length)
+    why.push(
+      `The contract changed after version ${r.prior_version}: the prices or committed quantities of ` +
+        `${r.contract_changed.join(', ')}.`,
+    );
   if (!why.length) why.push('No amount changed; only quantities or other figures did.');
   return (
     h2(`What changed since version ${r.prior_version}`) +
@@ -158,14 +163,14 @@ function productsHtml(m: MailModel): string {
     .map((t) => {
       const notes = [
         t.unit,
-        ...(t.priced ? [`committed price ${amount(t.committed_price)}`] : []),
+        ...(t.priced ? [`committed price ${price(t.committed_price)}`] : []),
         ...(t.allotment_usage !== '0' ? [`incl. ${qty(t.allotment_usage)} allotted`] : []),
       ];
       const cells = [
         qty(t.billable_usage),
         qty(t.included_usage),
         qty(t.on_demand_usage),
-        t.priced ? amount(t.on_demand_price) : '–',
+        t.priced ? price(t.on_demand_price) : '–',
       ]
         .map((v) => `<td style="${num}">${esc(v)}</td>`)
         .join('');

@@ -1,6 +1,6 @@
 import { add, dec, text } from './exact';
 import { completeThrough, humanDay, humanInstant, monthName, shortMonth } from './human-time';
-import { amount, money, NOT_PRICED, quantity, signedMoney } from './money';
+import { amount, money, NOT_PRICED, price, quantity, signedMoney } from './money';
 import {
   costChanges,
   headline,
@@ -14,8 +14,12 @@ import {
 /** The finance mail's text part: the same facts in the same order, every line under 100 columns. */
 
 export const TEXT_WIDTH = 99;
+const MAX_ORG_LINES = 30;
 
-/** Aligned columns; `right` columns are right-aligned (numbers); cells never exceed what fits in the width. */
+/**
+ * Aligned columns; `right` columns are right-aligned (numbers). Text cells are clipped by their callers so the
+ * tables stay under 100 columns for amounts up to hundreds of millions.
+ */
 function columns(rows: string[][], right: ReadonlySet<number>): string[] {
   const w = (rows[0] ?? []).map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
   return rows.map((r) =>
@@ -94,6 +98,13 @@ export function renderText(m: MailModel): string {
             `org's usage, so each org's committed and on-demand parts are split again.`,
         ),
       );
+    if (r.contract_changed.length)
+      out.push(
+        ...wrap(
+          `The contract changed after version ${r.prior_version}: the prices or committed quantities of ` +
+            `${r.contract_changed.join(', ')}.`,
+        ),
+      );
     if (r.orgs.length)
       out.push(
         '',
@@ -118,7 +129,7 @@ export function renderText(m: MailModel): string {
           quantity(t.billable_usage),
           quantity(t.included_usage),
           quantity(t.on_demand_usage),
-          t.priced ? amount(t.on_demand_price) : '-',
+          t.priced ? price(t.on_demand_price) : '-',
           t.priced ? amount(t.total_cost) : NOT_PRICED,
         ]),
         ['total', '', '', '', '', '', amount(h.total)],
@@ -135,7 +146,7 @@ export function renderText(m: MailModel): string {
       [
         ['org', 'committed', 'on-demand', `amount (${c})`, ...(prev ? [prev, 'change'] : [])],
         ...orgTree(m)
-          .slice(0, 30)
+          .slice(0, MAX_ORG_LINES)
           .map((o) => [
             clip(
               `${'  '.repeat(o.depth)}${o.name}${o.depth === 0 ? ' (parent)' : o.billable ? '' : ' (trial)'}`,
@@ -150,6 +161,9 @@ export function renderText(m: MailModel): string {
       new Set([1, 2, 3, 4, 5]),
     ),
   );
+
+  const more = orgTree(m).length - MAX_ORG_LINES;
+  if (more > 0) out.push(`...and ${more} more orgs: see ${m.files.byOrg}.`);
 
   out.push(...rule('Cost per month'));
   out.push(

@@ -283,6 +283,8 @@ export interface Restatement {
   usage_changed: string[];
   /** Orgs whose usage did not change but whose amount did: moved by the shared commitment's split. */
   moved_by_split: string[];
+  /** Products whose prices or committed quantity changed (a contract change in the spec, not late data). */
+  contract_changed: string[];
   /** Products whose account-level billable usage changed. */
   products: { usage_type: string; before: string; after: string; unit: string }[];
 }
@@ -342,7 +344,24 @@ export function restatement(m: MailModel): Restatement | undefined {
     change: text(sub(costOf(m.totals), costOf(p.totals))),
     orgs,
     usage_changed: usageChanged.map(name),
-    moved_by_split: orgs.filter((o) => !usageChanged.includes(o.public_id)).map((o) => o.name),
+    // without any usage change, what moved the others was the contract, not a split of late usage
+    moved_by_split: usageChanged.length
+      ? orgs.filter((o) => !usageChanged.includes(o.public_id)).map((o) => o.name)
+      : [],
+    contract_changed: m.totals
+      .filter((t) => {
+        const q = prevTotals.get(t.usage_type);
+        if (!q) return false;
+        return (
+          cmp(dec(t.committed_price), dec(q.committed_price)) !== 0 ||
+          cmp(dec(t.on_demand_price), dec(q.on_demand_price)) !== 0 ||
+          cmp(dec(t.committed_usage), dec(q.committed_usage)) !== 0
+        );
+      })
+      .filter(
+        (t) => cmp(dec(t.billable_usage), dec(prevTotals.get(t.usage_type)?.billable_usage ?? '0')) === 0,
+      )
+      .map((t) => t.usage_type),
     products: m.totals
       .filter(
         (t) => cmp(dec(t.billable_usage), dec(prevTotals.get(t.usage_type)?.billable_usage ?? '0')) !== 0,

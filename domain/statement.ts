@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { add, cmp, dec, sum, text, ZERO, type Dec } from './exact';
 import { completeThrough, monthName } from './human-time';
-import { isPriced, money } from './money';
+import { isPriced, money, price } from './money';
 import { unitFor } from './units';
 
 /**
@@ -219,11 +219,7 @@ export const withUnit = (v: string, unit: string): string =>
   unit ? `${quantity(v)} ${unitFor(unit, v)}` : quantity(v);
 
 /** A unit price, exact, at least two decimals: `USD 0.10`, `USD 0.0125`, `USD 1,500.00`. */
-export function unitPrice(v: string, currency: string): string {
-  const t = quantity(v);
-  const [int, frac = ''] = t.split('.');
-  return `${currency} ${int}.${frac.padEnd(2, '0')}`;
-}
+export const unitPrice = (v: string, currency: string): string => `${currency} ${price(v)}`;
 
 /** An amount of the statement: always with its currency. */
 export const amountOf = (v: string, currency: string): string => money(v, currency);

@@ -21,4 +21,3 @@ export function unitFor(unit: string, v: string): string {
   const d = dec(v);
   return cmp(d.n < 0n ? { n: -d.n, s: d.s } : d, dec(1)) === 0 ? unit : pluralUnit(unit);
 }
-

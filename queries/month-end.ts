@@ -10,15 +10,21 @@ import {
 } from '../db/month-end-report';
 import type { OrgRow, TagRow, TotalRow } from '../domain/month-end-report';
 import { checkMonth } from '../domain/month-end';
+import { unpricedOf } from './prices';
 import { notFound, orgFilter, type Scope } from './scope';
+
+/** `priced: false`: the product has no price in the version (both prices 0), so its cost is not a cost of 0. */
+export type Priced<T> = T & { priced: boolean };
 
 /** A closed month's figures as a caller may see them: the account's totals from the root org only. */
 export interface MonthEndReport {
   version: VersionRow;
+  /** ISO 4217: the currency of every amount. */
+  currency: string;
   /** Undefined for a caller below the root org: the account's totals are everyone's usage. */
-  totals: TotalRow[] | undefined;
-  by_org: OrgRow[];
-  by_tag: TagRow[];
+  totals: Priced<TotalRow>[] | undefined;
+  by_org: Priced<OrgRow>[];
+  by_tag: Priced<TagRow>[];
 }
 
 const versionsText = (v: number[]) =>
@@ -60,10 +66,16 @@ export async function monthEndReport(
 ): Promise<MonthEndReport> {
   const v = await closedVersion(db, scope, q);
   const want = new Set(q.parts ?? ['totals', 'by_org', 'by_tag']);
+  // The version's totals say which products it priced (one row per product); every row part needs that.
+  const all = await totals(db, v);
+  const unpriced = new Set(unpricedOf(all));
+  const priced = <T extends { usage_type: string }>(rows: T[]): Priced<T>[] =>
+    rows.map((r) => ({ ...r, priced: !unpriced.has(r.usage_type) }));
   return {
     version: v,
-    totals: scope.parentLevel && want.has('totals') ? await totals(db, v) : undefined,
-    by_org: want.has('by_org') ? await byOrg(db, v, orgFilter(scope)) : [],
-    by_tag: want.has('by_tag') ? await byTag(db, v, { orgs: orgFilter(scope) }) : [],
+    currency: scope.currency,
+    totals: scope.parentLevel && want.has('totals') ? priced(all) : undefined,
+    by_org: want.has('by_org') ? priced(await byOrg(db, v, orgFilter(scope))) : [],
+    by_tag: want.has('by_tag') ? priced(await byTag(db, v, { orgs: orgFilter(scope) })) : [],
   };
 }

@@ -11,6 +11,8 @@ import { ErrorType, OrgtallyError } from '../domain/errors';
 export interface Scope {
   readonly accountId: string;
   readonly accountName: string;
+  /** ISO 4217: every amount of the account is in it (read with the account, so no page or route reads it again). */
+  readonly currency: string;
   /** The caller's own org (the root org for the CLI). */
   readonly org: string;
   /** Public ids of the orgs the caller may see, with their names. */
@@ -35,7 +37,7 @@ export async function scopeOf(
     actor: 'cli:operator',
   },
 ): Promise<Scope> {
-  const account = await db('accounts').where({ id: accountId }).first('id', 'name');
+  const account = await db('accounts').where({ id: accountId }).first('id', 'name', 'currency');
   if (!account) {
     const known = await accountIds(db);
     throw notFound(`no account "${accountId}" (accounts: ${known.join(', ') || 'none yet: account apply'})`);
@@ -46,6 +48,7 @@ export async function scopeOf(
   return Object.freeze({
     accountId,
     accountName: account.name as string,
+    currency: account.currency as string,
     org,
     orgs: new Map(tree.filter((o) => visible.has(o.public_id)).map((o) => [o.public_id, o.name])),
     parentLevel: org === accountId,

@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import { monthToDate } from '../db/month-to-date';
+import { productPrices } from '../db/product-prices';
 import { byOrg, findVersion, firstUsage, monthStatus, totals } from '../db/month-end-report';
 import type { View } from '../domain/trends';
 import { summarizeOrgs, type SummaryOrg, type SummaryTotal } from '../domain/usage-summary';
@@ -7,6 +8,7 @@ import { checkMonth } from '../domain/month-end';
 import { ErrorType, OrgtallyError } from '../domain/errors';
 import { notFound, type Scope } from './scope';
 import type { OrgRow, TotalRow } from '../domain/month-end-report';
+import { unpricedOf } from './prices';
 
 /**
  * The multi-org usage summary of a month (Datadog's "Overall" and "Individual organizations"): from its latest
@@ -16,9 +18,11 @@ export interface UsageSummary {
   source: string;
   status: 'provisional' | 'final' | 'month_to_date' | 'not_closed';
   data_complete_through: string;
-  /** Per product, account-wide: the root org's view only. */
-  usage: SummaryTotal[] | undefined;
-  orgs: SummaryOrg[];
+  /** ISO 4217: the currency of every cost. */
+  currency: string;
+  /** Per product, account-wide: the root org's view only. `priced: false`: the product has no price. */
+  usage: (SummaryTotal & { priced: boolean })[] | undefined;
+  orgs: (SummaryOrg & { priced: boolean })[];
 }
 
 /** A month's figures: its latest month-end version, or — for a month not closed — the close's SQL over the hours elapsed. */
@@ -78,9 +82,23 @@ export async function monthFigures(
     month_hours: mtd.monthHours,
     start: st.start,
     end: st.end,
-    totals: mtd.totals,
+    totals: await withPrices(db, scope.accountId, mtd.totals),
     orgs: mtd.orgs,
   };
+}
+
+/**
+ * The month to date's rows with their products' prices. db/month-to-date.ts does not select them (yet): they are
+ * read here, as that computation prices them (the commitments now); a row that has them keeps its own.
+ */
+async function withPrices(db: Knex, accountId: string, rows: TotalRow[]): Promise<TotalRow[]> {
+  if (rows.every((r) => r.committed_price !== undefined && r.on_demand_price !== undefined)) return rows;
+  const prices = new Map((await productPrices(db, accountId)).map((p) => [p.usage_type, p]));
+  return rows.map((r) => ({
+    ...r,
+    committed_price: r.committed_price ?? prices.get(r.usage_type)?.committed_price ?? '0',
+    on_demand_price: r.on_demand_price ?? prices.get(r.usage_type)?.on_demand_price ?? '0',
+  }));
 }
 
 /** monthFigures, or undefined for a month that has none (not begun, or before the first usage). */
@@ -104,13 +122,15 @@ export async function usageSummary(
 ): Promise<UsageSummary> {
   const data = await monthFigures(db, scope, q);
   // Shares are of the account's usage, computed over every org before the caller's rows are picked.
-  const orgs = summarizeOrgs(scope.accountId, data.orgs, q.view).filter(
-    (r) => scope.parentLevel || scope.orgs.has(r.public_id),
-  );
+  const unpriced = new Set(unpricedOf(data.totals));
+  const orgs = summarizeOrgs(scope.accountId, data.orgs, q.view)
+    .filter((r) => scope.parentLevel || scope.orgs.has(r.public_id))
+    .map((r) => ({ ...r, priced: !unpriced.has(r.usage_type) }));
   return {
     source: data.source,
     status: data.status,
     data_complete_through: data.data_complete_through,
+    currency: scope.currency,
     usage: scope.parentLevel
       ? data.totals.map((t) => ({
           usage_type: t.usage_type,
@@ -120,6 +140,7 @@ export async function usageSummary(
           committed_cost: t.committed_cost,
           on_demand_cost: t.on_demand_cost,
           total_cost: t.total_cost,
+          priced: !unpriced.has(t.usage_type),
         }))
       : undefined,
     orgs,

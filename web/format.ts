@@ -1,17 +1,32 @@
 import { change, formatNumber } from '../domain/month-end-report';
+import { money as moneyOf, NOT_PRICED } from '../domain/money';
+import { excludesNote } from '../queries/prices';
 import { html, type Html } from './html';
+
+export { excludesNote };
 
 /**
  * Numbers as the console shows them: exact decimals with thousands separators (never a JS float), money to the
- * cent with its currency. Prices in the account spec carry no currency; Datadog bills in US dollars, and so
- * does every figure here until the spec names one.
+ * cent with the account's currency code first, as on an invoice (domain/money.ts, as the mail and the CLI). The
+ * currency is the scope's: read once with the account, never assumed.
  */
-export const CURRENCY = 'USD';
-
 export const qty = (v: string | null | undefined): string =>
   v === null || v === undefined ? '—' : formatNumber(v);
-export const money = (v: string | null | undefined): string =>
-  v === null || v === undefined ? '—' : `${formatNumber(v, 2)} ${CURRENCY}`;
+export const money = (v: string | null | undefined, currency: string): string =>
+  v === null || v === undefined ? '—' : moneyOf(v, currency);
+/** A product's cost: "not priced" when the product has no price (its 0.00 would read as free). */
+export const cost = (v: string | null | undefined, currency: string, priced: boolean): string =>
+  priced ? money(v, currency) : NOT_PRICED;
+/** How a page shows money: the account's currency, and the products without a price. */
+export interface Pricing {
+  currency: string;
+  unpriced: readonly string[];
+}
+
+/** Beside a total over products: which it leaves out, those without a price (nothing when every one has one). */
+export const totalNote = (m: Pricing): Html =>
+  m.unpriced.length ? html` <span class="muted">(${excludesNote(m.unpriced)})</span>` : html``;
+
 export const pct = (v: string | null | undefined): string =>
   v === null || v === undefined ? '—' : `${formatNumber(v, 1)} %`;
 

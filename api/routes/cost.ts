@@ -21,6 +21,10 @@ interface CostRow {
   total_cost: string;
 }
 
+/** orgtally's: Datadog bills in USD and has no such attribute; its clients keep it in additionalProperties. */
+const currencyField = z
+  .string()
+  .describe('orgtally: ISO 4217 code of every amount of the item (the account’s)');
 const charge = z.object({ product_name: z.string(), charge_type: z.string(), cost: jsonNumber });
 const costItem = (totalField: 'total_cost' | 'projected_total_cost') =>
   z.object({
@@ -31,6 +35,7 @@ const costItem = (totalField: 'total_cost' | 'projected_total_cost') =>
       date: z.string(),
       [totalField]: jsonNumber,
       charges: z.array(charge),
+      currency: currencyField,
     }),
   });
 
@@ -55,6 +60,7 @@ function costItemOf(
         { product_name: datadogName(r.usage_type), charge_type: 'on_demand', cost: exact(r.on_demand_cost) },
         { product_name: datadogName(r.usage_type), charge_type: 'total', cost: exact(r.total_cost) },
       ]),
+      currency: scope.currency,
     },
   };
 }
@@ -200,6 +206,7 @@ const monthlyCostAttribution = route({
           total_cost: jsonNumber,
           updated_at: z.string(),
           values: z.record(z.string(), jsonNumber),
+          currency: currencyField,
         }),
       }),
     ),
@@ -240,6 +247,7 @@ const monthlyCostAttribution = route({
           total_cost: exact(text(Object.values(r.values).reduce((s, v) => add(s, dec(v.total_cost)), ZERO))),
           updated_at: ddTime(r.updated_at),
           values: valuesOf(r, wanted, pick),
+          currency: ctx.scope.currency,
         },
       })),
       meta: {

@@ -20,6 +20,8 @@ const versionItem = z.object({
   tag_keys: z.array(z.string()),
   changes: z.array(z.record(z.string(), z.unknown())),
 });
+// A product without a price (both prices 0: no commitment) costs "not priced", which a 0 would hide.
+const pricedField = z.boolean().describe('false: the product has no price in this version; its costs are 0');
 const totalItem = z.object({
   usage_type: z.string(),
   unit: z.string(),
@@ -30,9 +32,12 @@ const totalItem = z.object({
   allotment_usage: decimal,
   included_usage: decimal,
   on_demand_usage: decimal,
+  committed_price: decimal,
+  on_demand_price: decimal,
   committed_cost: decimal,
   on_demand_cost: decimal,
   total_cost: decimal,
+  priced: pricedField,
 });
 const orgRowItem = z.object({
   public_id: z.string(),
@@ -47,6 +52,7 @@ const orgRowItem = z.object({
   committed_cost: decimal,
   on_demand_cost: decimal,
   total_cost: decimal,
+  priced: pricedField,
 });
 const tagRowItem = orgRowItem.omit({ billable: true }).extend({
   tags: z.record(z.string(), z.array(z.string()).nullable()),
@@ -118,6 +124,7 @@ export const monthEndRoutes = [
     }),
     response: z.object({
       version: versionItem,
+      currency: z.string().describe('ISO 4217 code of every amount (the account’s)'),
       totals: z.array(totalItem).nullable(),
       by_org: z.array(orgRowItem),
       by_tag: z.array(tagRowItem),

@@ -162,6 +162,8 @@ export const orgtallyRoutes = [
           }),
         )
         .nullable(),
+      /** The account's currency (ISO 4217): what projected_on_demand_cost is in. */
+      currency: z.string(),
       orgs: z.array(
         z.object({
           public_id: z.string(),
@@ -186,6 +188,7 @@ export const orgtallyRoutes = [
           data_complete_through: iso(e.run.data_complete_through) as string,
         },
         totals,
+        currency: scope.currency,
         orgs: e.orgs.filter((o) => query.org === undefined || o.public_id === query.org),
       };
     },

@@ -8,6 +8,13 @@ export async function up(knex: Knex): Promise<void> {
     -- shows one names it (mail, files, CLI, API, console).
     ALTER TABLE accounts ADD COLUMN currency text NOT NULL DEFAULT 'USD' CHECK (currency ~ '^[A-Z]{3}$');
 
+    -- A version keeps the currency it was priced in and the status it was issued (mailed) with; the status column
+    -- itself moves to final in place, files and mails keep saying what was sent.
+    ALTER TABLE month_end_versions ADD COLUMN currency text, ADD COLUMN issued_status text;
+    UPDATE month_end_versions v SET currency = a.currency, issued_status = v.status FROM accounts a WHERE a.id = v.account_id;
+    ALTER TABLE month_end_versions ALTER COLUMN currency SET NOT NULL, ALTER COLUMN issued_status SET NOT NULL,
+      ADD CHECK (issued_status IN ('provisional', 'final'));
+
     -- Who receives a client org's own month-end statement (optional, one address).
     ALTER TABLE orgs ADD COLUMN billing_contact text CHECK (billing_contact IS NULL OR length(billing_contact) <= 254);
 
@@ -27,6 +34,7 @@ export async function down(knex: Knex): Promise<void> {
     ALTER TABLE deliveries DROP CONSTRAINT deliveries_kind_check,
       ADD CONSTRAINT deliveries_kind_check CHECK (kind IN ('month_end', 'alert', 'invitation', 'share_code'));
     ALTER TABLE month_end_renders DROP COLUMN chart_png;
+    ALTER TABLE month_end_versions DROP COLUMN currency, DROP COLUMN issued_status;
     ALTER TABLE orgs DROP COLUMN billing_contact;
     ALTER TABLE accounts DROP COLUMN currency;
   `);

@@ -1,12 +1,13 @@
 import type { Command } from 'commander';
 import { estimateErrorReport, latestEstimate } from '../../queries/estimates';
+import { unpricedNow } from '../../queries/prices';
 import { HOUR_MS, isoHour } from '../../domain/time';
 import { workflowIds } from '../../domain/workflow-ids';
 import type { UsageEstimatesResult } from '../../workflows/usage-estimates';
 import { asOfFrom, log, withClient, withScope } from '../context';
 import { oneOf } from '../lib/options';
-import { isWide, table } from '../lib/output';
-import { printCsv } from '../lib/output';
+import { costCell, costColumn } from '../lib/money';
+import { isWide, printCsv, table } from '../lib/output';
 import { startOrAttach } from '../../client/start';
 
 const FORMATS = ['table', 'json', 'csv'] as const;
@@ -97,8 +98,13 @@ export function registerEstimates(run: Command, report: Command): void {
         if (o.month !== undefined) throw new Error('--month goes with --error (use --as-of for a past run)');
         const rowsName = oneOf(o.rows, ROWS, '--rows');
         const asOf = o.asOf === undefined ? undefined : new Date(asOfFrom(o.asOf)).toISOString();
-        const r = await withScope(o.account, (db, scope) => latestEstimate(db, scope, { asOf }));
-        const totals = r.totals ?? [];
+        // Which products have a price: as the commitments price them now (an estimate stores costs, not prices).
+        const { r, unpriced, currency } = await withScope(o.account, async (db, scope) => ({
+          r: await latestEstimate(db, scope, { asOf }),
+          unpriced: new Set(await unpricedNow(db, scope)),
+          currency: scope.currency,
+        }));
+        const totals = (r.totals ?? []).map((t) => ({ ...t, priced: !unpriced.has(t.usage_type) }));
         const head = {
           account: o.account,
           month: r.run.month,
@@ -107,13 +113,19 @@ export function registerEstimates(run: Command, report: Command): void {
           month_hours: r.run.month_hours,
           data_complete_through: iso(r.run.data_complete_through),
           status: 'provisional' as const,
+          currency,
         };
         if (format === 'json') {
           console.log(JSON.stringify({ ...head, totals, orgs: r.orgs }, null, 2));
           return;
         }
         if (format === 'csv') {
-          printCsv((rowsName === 'totals' ? totals : r.orgs) as unknown as Record<string, unknown>[]);
+          printCsv(
+            (rowsName === 'totals' ? totals.map((t) => ({ ...t, currency })) : r.orgs) as unknown as Record<
+              string,
+              unknown
+            >[],
+          );
           return;
         }
         log(
@@ -141,7 +153,7 @@ export function registerEstimates(run: Command, report: Command): void {
           table(
             totals.map((t) =>
               isWide()
-                ? { ...t }
+                ? { ...t, currency }
                 : {
                     product: t.usage_type,
                     unit: t.unit,
@@ -151,7 +163,7 @@ export function registerEstimates(run: Command, report: Command): void {
                     projected: t.projected_billable,
                     included: t.included_usage,
                     'on-demand': t.projected_on_demand,
-                    cost: t.projected_on_demand_cost,
+                    [costColumn('cost', currency)]: costCell(t.projected_on_demand_cost, t.priced),
                   },
             ) as Record<string, unknown>[],
           ),

@@ -7,6 +7,7 @@ import type { MonthEndCloseResult } from '../../workflows/month-end-close';
 import { asOfFrom, cliActor, log, withClient, withDb, withScope } from '../context';
 import { audit } from '../../db/audit';
 import { oneOf, positiveInt } from '../lib/options';
+import { costCell, costColumn, totalCostLine } from '../lib/money';
 import { isWide, printCsv, printRows, table } from '../lib/output';
 import { startOrAttach } from '../../client/start';
 
@@ -93,6 +94,7 @@ export function registerMonthEnd(run: Command, report: Command, program: Command
             month: v.month,
             version: v.version,
             status: v.status,
+            currency: r.currency,
             data_complete_through: v.data_complete_through,
             as_of: v.as_of,
             computed_at: v.computed_at,
@@ -104,7 +106,8 @@ export function registerMonthEnd(run: Command, report: Command, program: Command
           console.log(JSON.stringify(out, null, 2));
           return;
         }
-        const rows: Record<string, unknown>[] =
+        // CSV and --wide: every column under its JSON name, amounts exact, with the currency beside them.
+        const picked: Record<string, unknown>[] =
           rowsName === 'totals'
             ? ((r.totals ?? []) as unknown as Record<string, unknown>[])
             : rowsName === 'by_org'
@@ -120,10 +123,14 @@ export function registerMonthEnd(run: Command, report: Command, program: Command
                     ]),
                   ),
                 }));
+        const rows = picked.map((row) => ({ ...row, currency: r.currency }));
         if (format === 'csv') {
           printCsv(rows);
           return;
         }
+        const cost = costColumn('cost', r.currency);
+        const costOf = (row: Record<string, unknown>) =>
+          costCell(String(row.total_cost), row.priced === true);
         log(
           `${v.account_name} ${v.month}, version ${v.version} (${v.status}; data complete through ${v.data_complete_through})`,
         );
@@ -137,7 +144,7 @@ export function registerMonthEnd(run: Command, report: Command, program: Command
                 committed: r.committed_usage,
                 included: r.included_usage,
                 'on-demand': r.on_demand_usage,
-                cost: r.total_cost,
+                [cost]: costOf(r),
               }
             : {
                 org: r.public_id,
@@ -148,9 +155,10 @@ export function registerMonthEnd(run: Command, report: Command, program: Command
                 billable: r.billable_usage,
                 [rowsName === 'by_tag' ? '% of org' : '% of account']:
                   rowsName === 'by_tag' ? r.percentage_in_org : r.percentage_in_account,
-                cost: r.total_cost,
+                [cost]: costOf(r),
               };
         console.log(table(isWide() ? rows : rows.map(compact)));
+        if (rowsName === 'totals' && r.totals) console.log(totalCostLine(r.totals, r.currency));
       });
     });
 

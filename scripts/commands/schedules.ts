@@ -46,7 +46,8 @@ export function registerSchedules(program: Command): void {
           calendar: r.calendar,
           tz: r.timezone,
           overlap: r.overlap,
-          paused: r.paused ? `yes${r.note ? ` (${r.note})` : ''}` : 'no',
+          paused: r.paused,
+          note: r.note ?? '',
           next: r.next.map(short).join(' '),
           last_run: r.lastRun ? `${short(r.lastRun.scheduledAt)} ${r.lastRun.workflowId}` : '',
         }));

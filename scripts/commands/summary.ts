@@ -3,8 +3,8 @@ import type { View } from '../../domain/trends';
 import { usageSummary } from '../../queries/summary';
 import { asOfFrom, log, withScope } from '../context';
 import { oneOf } from '../lib/options';
-import { table } from '../lib/output';
-import { printCsv } from '../lib/output';
+import { costCell, costColumn, totalCostLine } from '../lib/money';
+import { printCsv, table } from '../lib/output';
 
 export function registerSummary(report: Command): void {
   report
@@ -43,6 +43,7 @@ export function registerSummary(report: Command): void {
           billable_usage: r.billable_usage,
           percentage_in_account: r.percentage_in_account,
           total_cost: r.total_cost,
+          priced: r.priced,
           billable: r.billable,
           is_parent: r.is_parent,
           non_billable_reason: r.non_billable_reason,
@@ -57,6 +58,7 @@ export function registerSummary(report: Command): void {
                 source: data.source,
                 status: data.status,
                 data_complete_through: data.data_complete_through,
+                currency: data.currency,
                 usage,
                 ...(o.includeOrgDetails ? { orgs: orgRows } : {}),
               },
@@ -66,11 +68,16 @@ export function registerSummary(report: Command): void {
           );
           return;
         }
-        const rows: Record<string, unknown>[] = o.includeOrgDetails ? orgRows : usage;
+        // CSV: every column under its JSON name, amounts exact, with the currency beside them.
+        const rows: Record<string, unknown>[] = (o.includeOrgDetails ? orgRows : usage).map((r) => ({
+          ...r,
+          currency: data.currency,
+        }));
         if (format === 'csv') {
           printCsv(rows);
           return;
         }
+        const cost = (name: string) => costColumn(name, data.currency);
         log(
           `${o.account} ${o.month}: ${data.source}; data complete through ${data.data_complete_through}; view ${view}`,
         );
@@ -84,12 +91,21 @@ export function registerSummary(report: Command): void {
                   total: r.total_usage,
                   billable: r.billable_usage,
                   [`% of ${view}`]: r.percentage_in_account,
-                  cost: r.total_cost,
+                  [cost('cost')]: costCell(r.total_cost, r.priced),
                   note: r.billable ? '' : 'trial: not billed',
                 }))
-              : rows,
+              : usage.map((u) => ({
+                  product: u.usage_type,
+                  unit: u.unit,
+                  total: u.total_usage,
+                  billable: u.billable_usage,
+                  [cost('committed')]: costCell(u.committed_cost, u.priced),
+                  [cost('on-demand')]: costCell(u.on_demand_cost, u.priced),
+                  [cost('cost')]: costCell(u.total_cost, u.priced),
+                })),
           ),
         );
+        if (!o.includeOrgDetails && usage.length) console.log(totalCostLine(usage, data.currency));
       },
     );
 }

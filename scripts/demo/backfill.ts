@@ -164,7 +164,7 @@ export async function backfillPhase(
       orgs.map((o) => ({
         org: o.public_id,
         name: o.org_name,
-        billable: o.billable ? 'yes' : 'no',
+        billable: o.billable,
         products: o.products,
         cost: formatNumber(o.total_cost, 2),
         share: `${o.share_of_cost} %`,

@@ -40,7 +40,7 @@ export async function schedulesPhase(db: Knex, client: Client, taskQueue: string
         calendar: r.calendar,
         tz: r.timezone,
         overlap: r.overlap,
-        paused: r.paused ? 'yes' : 'no',
+        paused: r.paused,
         next_run: r.next[0] ? short(r.next[0]) : '',
       })),
     ),

@@ -64,7 +64,12 @@ describe('the console in a browser', () => {
         .locator('td')
         .allTextContents();
       expect(cells[1]).toBe(formatNumber(t.billable_usage));
-      expect(cells[4]).toBe(`${formatNumber(t.total_cost, 2)} USD`);
+      // A product without a price (both prices 0) says so; a priced one shows its cost, currency code first.
+      const priced = !/^0(\.0*)?$/.test(t.committed_price) || !/^0(\.0*)?$/.test(t.on_demand_price);
+      expect([t.usage_type, cells[4]]).toEqual([
+        t.usage_type,
+        priced ? `USD ${formatNumber(t.total_cost, 2)}` : 'not priced',
+      ]);
     }
 
     // Signed out, the page sends the browser to the sign-in form and back after it.

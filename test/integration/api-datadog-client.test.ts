@@ -7,6 +7,7 @@ import { add, dec, round, text, ZERO } from '../../domain/exact';
 import { monthFigures } from '../../queries/summary';
 import { scopeOf } from '../../queries/scope';
 import { API_NOW, apiFixture, type ApiFixture } from '../support/api';
+import { inCurrency } from '../support/currency';
 
 /**
  * The official Datadog TypeScript client, unmodified, pointed at orgtally: every figure it reads equals the
@@ -155,6 +156,28 @@ it('historical cost by org: each org’s charges are its month-end costs', async
         ['total', Number(o.total_cost)],
       ]);
   }
+  // orgtally's own attribute, which the client keeps among the additional properties: the account's currency.
+  expect(items.map((i) => i.attributes?.additionalProperties?.currency)).toEqual(items.map(() => 'USD'));
+});
+
+it('every cost item carries the account’s currency: EUR once the spec says EUR, on each route', async () => {
+  const got = await inCurrency(f.db, 'EUR', async () => {
+    const month = {
+      startMonth: new Date('2026-10-01T00:00:00Z'),
+      endMonth: new Date('2026-10-01T00:00:00Z'),
+    };
+    const lists = [
+      (await u2.getHistoricalCostByOrg({ ...month, view: 'sub-org' })).data ?? [],
+      (await u2.getEstimatedCostByOrg({ view: 'summary' })).data ?? [],
+      (await u2.getProjectedCost({})).data ?? [],
+      (await u2.getMonthlyCostAttribution({ ...month, fields: '*' })).data ?? [],
+    ];
+    return lists.map((l) => [
+      l.length > 0,
+      new Set(l.map((i) => i.attributes?.additionalProperties?.currency)),
+    ]);
+  });
+  expect(got).toEqual(got.map(() => [true, new Set(['EUR'])]));
 });
 
 it('estimated cost: the month so far, as the close computes it over the hours elapsed', async () => {

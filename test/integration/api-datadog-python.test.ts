@@ -7,6 +7,7 @@ import { datadogName } from '../../domain/datadog-names';
 import { add, dec, round, text, ZERO } from '../../domain/exact';
 import { PROJECT_ROOT } from '../../infra/config';
 import { apiFixture, type ApiFixture } from '../support/api';
+import { inCurrency } from '../support/currency';
 
 /**
  * The official Datadog Python client (PyPI datadog-api-client 2.62, installed into .tools/ on first use) against
@@ -51,18 +52,17 @@ interface Read {
     pages: number;
     rows: { public_id: string; tags: Record<string, string[]>; values: Record<string, number> }[];
   };
-  historical: { public_id: string; total_cost: number }[];
+  historical: { public_id: string; total_cost: number; currency: string | null }[];
 }
 
 it('reads the billable summary, every page of monthly attribution and the historical cost, equal to the close', async () => {
   const keys = f.keys['acme/admin'] as { api_key: string; application_key: string };
-  const { stdout } = await run(
-    'python3',
-    [path.join(__dirname, '../support/python/datadog_client.py'), f.url],
-    {
+  // An account in EUR: the client parses the extra attribute and hands it on.
+  const { stdout } = await inCurrency(f.db, 'EUR', () =>
+    run('python3', [path.join(__dirname, '../support/python/datadog_client.py'), f.url], {
       env: { ...process.env, PYTHONPATH: TARGET, DD_API_KEY: keys.api_key, DD_APP_KEY: keys.application_key },
       timeout: 60_000,
-    },
+    }),
   );
   const read = JSON.parse(stdout) as Read;
   const orgs = await byOrg(f.db, oct);
@@ -91,4 +91,6 @@ it('reads the billable summary, every page of monthly attribution and the histor
     const want = orgs.filter((o) => o.public_id === id).reduce((s, o) => add(s, dec(o.total_cost)), ZERO);
     expect(read.historical.find((h) => h.public_id === id)?.total_cost).toBe(Number(text(want)));
   }
+  expect(read.historical.length).toBeGreaterThan(0);
+  expect(new Set(read.historical.map((h) => h.currency))).toEqual(new Set(['EUR']));
 });

@@ -6,6 +6,7 @@ import { applyAccountSpec } from '../../db/accounts';
 import { createKey, revokeKey } from '../../db/keys';
 import { findVersion, writeMonthEndFiles, type VersionRow } from '../../db/month-end-report';
 import { apiFixture, type ApiFixture } from '../support/api';
+import { inCurrency, unpricedIn } from '../support/currency';
 import { parseSpec, tempDir, TEST_AS_OF } from '../support/fixtures';
 
 /** Keys, errors and cursors as a caller meets them over HTTP. */
@@ -265,6 +266,34 @@ describe('month-end files', () => {
     expect(((await missing.json()) as { errors: string[] }).errors[0]).toMatch(
       /has no file "passwd" \(files: month_end_acme/,
     );
+  });
+});
+
+describe('the month-end report', () => {
+  it('says the account’s currency and, per product row, whether the product is priced; amounts as stored', async () => {
+    const { rows } = await f.db.raw(
+      `SELECT usage_type, total_cost::text FROM month_end_totals
+        WHERE account_id = 'acme' AND month = '2026-10-01' ORDER BY usage_type COLLATE "C"`,
+    );
+    const unpriced = await unpricedIn(f.db, 'acme', '2026-10');
+    expect(unpriced.length).toBeGreaterThan(0);
+    type Row = { usage_type: string; total_cost: string; priced: boolean };
+    const body = await inCurrency(f.db, 'EUR', async () => {
+      const res = await get('/api/orgtally/v1/month-end/2026-10/report', f.headers('acme/admin'));
+      expect(res.status).toBe(200);
+      return (await res.json()) as { currency: string; totals: Row[]; by_org: Row[]; by_tag: Row[] };
+    });
+    expect(body.currency).toBe('EUR');
+    expect(body.totals.map((t) => [t.usage_type, t.total_cost, t.priced])).toEqual(
+      rows.map((r: Row) => [r.usage_type, r.total_cost, !unpriced.includes(r.usage_type)]),
+    );
+    for (const part of [body.by_org, body.by_tag]) {
+      expect(part.length).toBeGreaterThan(0);
+      for (const r of part)
+        expect([r.usage_type, r.priced]).toEqual([r.usage_type, !unpriced.includes(r.usage_type)]);
+    }
+    const usd = await get('/api/orgtally/v1/month-end/2026-10/report?parts=by_org', f.headers('acme/admin'));
+    expect(((await usd.json()) as { currency: string }).currency).toBe('USD');
   });
 });
 

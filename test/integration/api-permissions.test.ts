@@ -112,7 +112,7 @@ const SAMPLES: Record<string, () => Promise<Sample>> = {
   GetMonthEndReport: async () => ({ url: '/api/orgtally/v1/month-end/2026-10/report' }),
   ListMonthEndFiles: async () => ({ url: '/api/orgtally/v1/month-end/2026-10/files' }),
   GetMonthEndFile: async () => ({
-    url: '/api/orgtally/v1/month-end/2026-10/files/month_end_acme_2026-10_by_org.csv',
+    url: '/api/orgtally/v1/month-end/2026-10/files/month_end_acme_2026-10_v1_by_org.csv',
   }),
   GetTrends: async () => ({ url: '/api/orgtally/v1/trends/2026-10?org=client-a-eu', org: 'client-a-eu' }),
   GetEstimate: async () => ({ url: '/api/orgtally/v1/estimates?org=client-a-eu', org: 'client-a-eu' }),
@@ -232,7 +232,8 @@ describe.each(ROUTES.map((r) => [`${r.method} ${r.url}`, r] as const))('%s', (_n
           // An allowed answer names no org outside the caller's subtree, anywhere in the body.
           const outside = [...publicIds(JSON.parse(text))].filter((id) => !subtree(tree, org).has(id));
           if (outside.length) wrong.push(`${org}/${role}: sees ${outside.join(', ')}`);
-        } else if (r.download && !text.startsWith('public_id,')) wrong.push(`${org}/${role}: not the file`);
+        } else if (r.download && !text.startsWith('month,version,status,currency,public_id,'))
+          wrong.push(`${org}/${role}: not the file`);
       }
     expect(wrong).toEqual([]);
     // Every endpoint is reachable by someone: a matrix of refusals only would prove nothing.

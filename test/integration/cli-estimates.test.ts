@@ -79,7 +79,7 @@ const CLIENT_C_STOPS = '2026-11-05T00:00:00Z';
 const RUNS = ['2026-11-04T00:00:00Z', '2026-11-08T00:00:00Z', '2026-11-10T02:00:00Z', '2026-11-10T05:30:00Z'];
 const LATEST = '2026-11-10T05:00:00.000Z';
 /** `report estimates --format json` of the latest run. */
-let latest: { totals: unknown[]; orgs: Record<string, unknown>[] };
+let latest: { totals: Record<string, unknown>[]; orgs: Record<string, unknown>[]; currency: string };
 
 describe('orgtally report estimates / alerts', () => {
   beforeAll(async () => {
@@ -130,14 +130,19 @@ describe('orgtally report estimates / alerts', () => {
       month_hours: 720,
       data_complete_through: '2026-11-07T05:00:00.000Z',
       status: 'provisional',
+      currency: 'USD',
     });
+    // priced: the product has a price in the commitments (a product without one costs "not priced", not 0).
     const { rows: totals } = await db.raw(
       `SELECT usage_type, unit, aggregation, method, mtd_usage::text, mtd_billable::text, projected_usage::text,
               projected_billable::text, included_usage::text, projected_on_demand::text,
-              projected_on_demand_cost::text
+              projected_on_demand_cost::text,
+              EXISTS (SELECT 1 FROM commitments c WHERE c.account_id = 'acme' AND c.product_code = usage_type
+                         AND (c.committed_price <> 0 OR c.on_demand_price <> 0)) AS priced
          FROM estimate_totals WHERE account_id = 'acme' AND as_of = ? ORDER BY usage_type COLLATE "C"`,
       [LATEST],
     );
+    expect(new Set(totals.map((t: { priced: boolean }) => t.priced))).toEqual(new Set([true, false]));
     expect(totals).toHaveLength(10);
     expect(report.totals).toEqual(totals);
     const { rows: orgs } = await db.raw(
@@ -215,7 +220,14 @@ describe('orgtally report estimates / alerts', () => {
 
   it('--format csv round-trips to the JSON rows; the table has the header and one line per product', () => {
     const csv = parse(ok('report', 'estimates', '--account', 'acme', '--format', 'csv'), { columns: true });
-    expect(csv).toEqual(latest.totals);
+    // CSV: the JSON rows, with the currency beside the amounts (CSV has no booleans: "true"/"false").
+    expect(csv).toEqual(
+      latest.totals.map((t: Record<string, unknown>) => ({
+        ...t,
+        priced: String(t.priced),
+        currency: latest.currency,
+      })),
+    );
     const byOrg = parse(
       ok('report', 'estimates', '--account', 'acme', '--format', 'csv', '--rows', 'by_org'),
       { columns: true },
@@ -228,9 +240,18 @@ describe('orgtally report estimates / alerts', () => {
     );
     const lines = t.stdout.trim().split('\n');
     expect(lines[0]).toMatch(
-      /^product +unit +rule +method +mtd billable +projected +included +on-demand +cost$/,
+      /^product +unit +rule +method +mtd billable +projected +included +on-demand +cost \(USD\)$/,
     );
     expect(lines).toHaveLength(2 + 10);
+    for (const r of latest.totals as {
+      usage_type: string;
+      priced: boolean;
+      projected_on_demand_cost: string;
+    }[])
+      expect([
+        r.usage_type,
+        (lines.find((l) => l.startsWith(`${r.usage_type} `)) ?? '').split(/ {2,}/).at(-1),
+      ]).toEqual([r.usage_type, r.priced ? r.projected_on_demand_cost : 'not priced']);
   });
 
   it('alerts list / history --json: what alert_states and alert_events hold', async () => {

@@ -7,7 +7,8 @@ import { attributeDay } from '../../db/attribution';
 import { closeMonth } from '../../db/month-end';
 import { monthDays } from '../../db/month-period';
 import { cloneTestDatabase } from '../support/db';
-import { count, EXAMPLE_SPEC_FILE, rec, tempDir, writeFile } from '../support/fixtures';
+import { unpricedIn } from '../support/currency';
+import { count, EXAMPLE_SPEC_FILE, exampleSpecJson, rec, tempDir, writeFile } from '../support/fixtures';
 
 let db: Knex;
 let url: string;
@@ -108,6 +109,76 @@ describe('the orgtally CLI', () => {
     );
     const deliveries = orgtally('deliveries', 'list', '--json');
     expect([deliveries.status, deliveries.stdout]).toEqual([0, '']);
+  });
+
+  it('report month-end and summary: costs in the account’s currency (EUR), "not priced" for a product without a price', async () => {
+    const dir = tempDir('cli-eur');
+    const spec = exampleSpecJson();
+    const eur = { ...spec, account: { ...(spec.account as object), currency: 'EUR' } };
+    const specFile = writeFile(dir, 'eur.json', [JSON.stringify(eur)]);
+    expect(orgtally('account', 'apply', specFile).status).toBe(0);
+    try {
+      // The month closed above, as its rows hold it: which products are priced, and what each costs.
+      const unpriced = await unpricedIn(db, 'acme', '2026-11');
+      const { rows } = await db.raw(
+        `SELECT usage_type, total_cost::text AS total_cost FROM month_end_totals
+          WHERE account_id = 'acme' AND month = '2026-11-01' ORDER BY usage_type COLLATE "C"`,
+      );
+      expect(unpriced.length).toBeGreaterThan(0);
+      expect(rows.length).toBeGreaterThan(unpriced.length);
+      const args = ['report', 'month-end', '--account', 'acme', '--month', '2026-11'];
+      const t = orgtally(...args, '--rows', 'totals');
+      expect(t.status).toBe(0);
+      const lines = t.stdout.trim().split('\n');
+      expect(lines[0]).toMatch(/ cost \(EUR\)$/);
+      for (const r of rows as { usage_type: string; total_cost: string }[]) {
+        const line = lines.find((l) => l.startsWith(`${r.usage_type} `)) ?? '';
+        expect([r.usage_type, line.split(/ {2,}/).at(-1)]).toEqual([
+          r.usage_type,
+          unpriced.includes(r.usage_type) ? 'not priced' : r.total_cost,
+        ]);
+      }
+      const { rows: sum } = await db.raw(
+        `SELECT sum(total_cost)::text AS total FROM month_end_totals WHERE account_id = 'acme' AND month = '2026-11-01'`,
+      );
+      expect(lines.at(-1)).toBe(
+        `total cost (EUR): ${sum[0].total} (excludes not priced: ${unpriced.join(', ')})`,
+      );
+      expect(orgtally(...args).stdout.split('\n')[0]).toMatch(/ cost \(EUR\)$/);
+      const json = JSON.parse(orgtally(...args, '--format', 'json').stdout);
+      expect(json.currency).toBe('EUR');
+      expect(
+        json.totals.map((r: { usage_type: string; priced: boolean }) => [r.usage_type, r.priced]),
+      ).toEqual(rows.map((r: { usage_type: string }) => [r.usage_type, !unpriced.includes(r.usage_type)]));
+      const csv = parse(orgtally(...args, '--format', 'csv').stdout, { columns: true }) as Record<
+        string,
+        string
+      >[];
+      expect(new Set(csv.map((r) => r.currency))).toEqual(new Set(['EUR']));
+      expect(csv.length).toBeGreaterThan(0);
+      for (const r of csv)
+        expect([r.usage_type, r.priced]).toEqual([
+          r.usage_type,
+          String(!unpriced.includes(r.usage_type as string)),
+        ]);
+      const summary = ['report', 'summary', '--account', 'acme', '--month', '2026-11'];
+      expect(JSON.parse(orgtally(...summary, '--format', 'json').stdout).currency).toBe('EUR');
+      const st = orgtally(...summary)
+        .stdout.trim()
+        .split('\n');
+      expect(st[0]).toMatch(/ committed \(EUR\) +on-demand \(EUR\) +cost \(EUR\)$/);
+      for (const p of unpriced)
+        expect((st.find((l) => l.startsWith(`${p} `)) ?? '').split(/ {2,}/).slice(-3)).toEqual([
+          'not priced',
+          'not priced',
+          'not priced',
+        ]);
+    } finally {
+      expect(orgtally('account', 'apply', EXAMPLE_SPEC_FILE).status).toBe(0);
+    }
+    expect(orgtally('report', 'month-end', '--account', 'acme', '--month', '2026-11').stdout).toContain(
+      'cost (USD)',
+    );
   });
 
   it('ingested text never reaches the terminal as escape sequences', () => {

@@ -200,7 +200,7 @@ describe('the Attribution page: the summary by tag', () => {
   it('ranks by cost for a user with billing_read, and refuses cost without it (400 naming the parameter)', async () => {
     const ok = await f.page('acme/admin', '/attribution?month=2026-10&product=infra_hosts&measure=cost');
     expect(ok.status).toBe(200);
-    expect(ok.html).toMatch(/<td class="num">[\d,.]+ USD<\/td>/);
+    expect(ok.html).toMatch(/<td class="num">USD [\d,.]+<\/td>/);
     const no = await f.page('acme/editor', '/attribution?month=2026-10&measure=cost');
     expect(no.status).toBe(400);
     expect(no.html).toContain('measure: &quot;cost&quot; is not one of usage');

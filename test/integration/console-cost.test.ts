@@ -6,6 +6,7 @@ import { scopeOf } from '../../queries/scope';
 import { historyBlock } from '../../web/pages/cost-history';
 import { API_NOW } from '../support/api';
 import { consoleFixture, flat, textOf, type ConsoleFixture } from '../support/console';
+import { inCurrency, unpricedIn } from '../support/currency';
 
 let f: ConsoleFixture;
 beforeAll(async () => {
@@ -19,7 +20,9 @@ function cells(html: string, rowId: string): string[] {
   if (row === undefined) throw new Error(`no row ${rowId}`);
   return [...row.matchAll(/<td[^>]*>(.*?)<\/td>/gs)].map((m) => textOf(m[1] as string));
 }
-const usd = (v: string) => `${formatNumber(v, 2)} USD`;
+// The currency code first, as on an invoice: "USD 1,234.50".
+const inCode = (code: string) => (v: string) => `${code} ${formatNumber(v, 2)}`;
+const usd = inCode('USD');
 const shownChange = (prev: string, cur: string) => {
   const c = change(prev, cur).pct;
   // No change is "0 %", unsigned.
@@ -84,7 +87,7 @@ describe('the Cost page', () => {
       ].map((m) => textOf(m[1] as string));
     expect(row('Committed')).toEqual([usd(rows[0].committed), usd(rows[0].committed)]);
     expect(row('On-demand')[1]).toBe(usd(rows[0].on_demand));
-    expect(row('Total')).toEqual([usd(soFar), usd(String(rows[0].projected))]);
+    expect(row('Total.*?')).toEqual([usd(soFar), usd(String(rows[0].projected))]);
     expect(textOf(/<dd id="cost-projected">(.*?)<\/dd>/.exec(html)?.[1] ?? '')).toBe(
       usd(String(rows[0].projected)),
     );
@@ -129,13 +132,69 @@ describe('the Cost page', () => {
       billable: true,
       total_cost: `${100 + i}.50`,
     }));
-    const out = historyBlock(['2026-09', '2026-10'], new Set(['2026-10']), rows).value;
+    const out = historyBlock(['2026-09', '2026-10'], new Set(['2026-10']), rows, {
+      currency: 'USD',
+      unpriced: [],
+    }).value;
     expect(out).toContain('other orgs (3)');
     for (const r of rows) expect(out).toContain(`<span class="muted">${r.public_id}</span>`);
     // The three cheapest are the ones folded into "other orgs".
     const legend = [...out.matchAll(/<text[^>]*>([^<]*)<\/text>/g)].map((m) => m[1]);
     expect(legend).toContain('Org 10');
     expect(legend).not.toContain('Org 0');
+  });
+
+  it("shows every amount in the account's currency: EUR once the spec says EUR, in the tables and the charts", async () => {
+    const oct = await closedCosts('2026-10');
+    const { html } = await inCurrency(f.db, 'EUR', () => f.page('acme/finance', '/cost?month=2026-10'));
+    const eur = inCode('EUR');
+    for (const [org, cost] of oct) expect(cells(html, `chargeback-${org}`)[0]).toBe(eur(cost));
+    const { rows } = await f.db.raw(
+      `SELECT sum(total_cost)::text AS cost FROM month_end_totals WHERE account_id = 'acme' AND month = '2026-10-01'`,
+    );
+    expect(textOf(/<dd id="cost-total">(.*?)<\/dd>/.exec(html)?.[1] ?? '')).toBe(eur(rows[0].cost));
+    expect(textOf(/<p class="hint" id="cost-currency">(.*?)<\/p>/s.exec(html)?.[1] ?? '')).toMatch(
+      /^All amounts are in EUR\./,
+    );
+    // The charts' value axes are named by the currency too.
+    for (const id of ['bill-chart', 'cost-history-chart']) {
+      const chart =
+        new RegExp(`<figure class="chart-figure" id="${id}">[\\s\\S]*?</figure>`).exec(html)?.[0] ?? '';
+      expect(chart).toMatch(/<text[^>]*>EUR<\/text>/);
+    }
+    expect(html).not.toContain('USD');
+    // Back in the spec's own currency, the same page says USD again: the currency is read, not assumed.
+    const back = await f.page('acme/finance', '/cost?month=2026-10');
+    expect(back.html).not.toContain('EUR');
+  });
+
+  it('shows a product without a price as "not priced", never 0.00, and names it beside every total', async () => {
+    const unpriced = await unpricedIn(f.db, 'acme', '2026-10');
+    expect(unpriced.length).toBeGreaterThan(0);
+    const { rows } = await f.db.raw(
+      `SELECT usage_type, committed_cost::text, on_demand_cost::text, total_cost::text FROM month_end_totals
+        WHERE account_id = 'acme' AND month = '2026-10-01' ORDER BY usage_type`,
+    );
+    expect(rows.length).toBeGreaterThan(unpriced.length);
+    const { html } = await f.page('acme/finance', '/cost?month=2026-10');
+    const products = flat(/<table id="bill-products">[\s\S]*?<\/table>/.exec(html)?.[0] ?? '');
+    for (const r of rows) {
+      const row = new RegExp(`<tr><th scope="row">${r.usage_type}</th>(.*?)</tr>`).exec(products)?.[1] ?? '';
+      const c = [...row.matchAll(/<td[^>]*>(.*?)<\/td>/g)].map((m) => textOf(m[1] as string));
+      expect([r.usage_type, c]).toEqual([
+        r.usage_type,
+        unpriced.includes(r.usage_type)
+          ? ['not priced', 'not priced', 'not priced']
+          : [usd(r.committed_cost), usd(r.on_demand_cost), usd(r.total_cost)],
+      ]);
+    }
+    const note = `(excludes not priced: ${unpriced.join(', ')})`;
+    const bill = flat(/<table id="bill">[\s\S]*?<\/table>/.exec(html)?.[0] ?? '');
+    expect(textOf(/<th scope="row">Total.*?<\/th>/.exec(bill)?.[0] ?? '')).toBe(`Total ${note}`);
+    for (const id of ['chargeback', 'cost-history']) {
+      const foot = flat(new RegExp(`<table id="${id}">[\\s\\S]*?</table>`).exec(html)?.[0] ?? '');
+      expect(textOf(/<tfoot>.*?<\/th>/.exec(foot)?.[0] ?? '')).toBe(`Account ${note}`);
+    }
   });
 
   it('refuses a bad month with a 400 that names the parameter, and says so for a month without figures', async () => {

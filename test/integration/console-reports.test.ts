@@ -102,7 +102,7 @@ describe('the Reports page', () => {
     expect(rows.length).toBe(v2?.changes.length);
     v2?.changes.forEach((c, i) => {
       const money = c.field.endsWith('_cost');
-      const shown = (x: string) => (money ? `${formatNumber(x, 2)} USD` : formatNumber(x));
+      const shown = (x: string) => (money ? `USD ${formatNumber(x, 2)}` : formatNumber(x));
       expect(rows[i]?.slice(1)).toEqual([
         c.usage_type,
         c.public_id ?? 'account',
@@ -138,7 +138,7 @@ describe('the Reports page', () => {
   it('serves every file of a version, the same bytes as the files the close wrote', async () => {
     const { html } = await f.page('acme/admin', '/reports?month=2026-10');
     const v1 = await findVersion(f.db, 'acme', '2026-10', 1);
-    const names = monthEndFileNames('acme', '2026-10', v1?.tag_keys ?? []);
+    const names = monthEndFileNames('acme', '2026-10', 1, v1?.tag_keys ?? []);
     const all = [names.byOrg, names.byTag, ...names.summaries];
     for (const name of all) {
       expect(section(html, 'v1')).toContain(`href="/reports/2026-10/v/1/files/${name}"`);
@@ -158,18 +158,18 @@ describe('the Reports page', () => {
     expect(html).not.toContain('<pre class="mail">');
     expect(html).not.toContain('_by_org.csv');
     expect(html).not.toContain('USD');
-    expect(html).toContain('summary_team_2026-10.tsv');
+    expect(html).toContain('summary_team_2026-10_v1.tsv');
     const cookie = await f.signIn('acme/editor');
     const get = (p: string) => fetch(`${f.url}${p}`, { headers: { cookie } });
-    expect((await get('/reports/2026-10/v/1/files/month_end_acme_2026-10_by_org.csv')).status).toBe(404);
-    expect((await get('/reports/2026-10/v/1/files/summary_team_2026-10.tsv')).status).toBe(200);
+    expect((await get('/reports/2026-10/v/1/files/month_end_acme_2026-10_v1_by_org.csv')).status).toBe(404);
+    expect((await get('/reports/2026-10/v/1/files/summary_team_2026-10_v1.tsv')).status).toBe(200);
   });
 
   it('is a 404 below the root org and without usage_read', async () => {
     for (const user of ['client-a/admin', 'client-a/finance', 'acme/standard', 'acme/notify'])
       expect((await f.page(user, '/reports?month=2026-10')).status).toBe(404);
     expect(
-      (await f.page('client-a/admin', '/reports/2026-10/v/1/files/summary_team_2026-10.tsv')).status,
+      (await f.page('client-a/admin', '/reports/2026-10/v/1/files/summary_team_2026-10_v1.tsv')).status,
     ).toBe(404);
   });
 
@@ -177,12 +177,12 @@ describe('the Reports page', () => {
     const m = await f.page('acme/admin', '/reports?month=2026-13');
     expect(m.status).toBe(400);
     expect(m.html).toContain('month: &quot;2026-13&quot; is not a month');
-    const v = await f.page('acme/admin', '/reports/2026-10/v/x/files/summary_team_2026-10.tsv');
+    const v = await f.page('acme/admin', '/reports/2026-10/v/x/files/summary_team_2026-10_v1.tsv');
     expect(v.status).toBe(400);
     expect(v.html).toContain('version: &quot;x&quot; is not a version number');
-    expect((await f.page('acme/admin', '/reports/2026-10/v/9/files/summary_team_2026-10.tsv')).status).toBe(
-      404,
-    );
+    expect(
+      (await f.page('acme/admin', '/reports/2026-10/v/9/files/summary_team_2026-10_v1.tsv')).status,
+    ).toBe(404);
     expect((await f.page('acme/admin', '/reports/2026-10/v/1/files/nope.csv')).status).toBe(404);
     const open = await f.page('acme/admin', '/reports?month=2026-08');
     expect(open.status).toBe(200);

@@ -5,6 +5,7 @@ import type { Knex } from 'knex';
 import { simpleParser } from 'mailparser';
 import { composeMonthEnd } from '../../activities/compose-month-end';
 import { planDeliveries } from '../../db/deliveries';
+import { openMonthEndFile, requireVersion } from '../../db/month-end-report';
 import { DEFAULT_FILE_MODES } from '../../domain/file-modes';
 import { amount, money } from '../../domain/money';
 import { CHART_CID } from '../../domain/month-end-mail';
@@ -83,7 +84,9 @@ describe('the month-end mail', () => {
     );
     const unpriced = rows.filter((x) => !x.priced).map((x) => x.usage_type);
     expect(unpriced.length).toBeGreaterThan(0);
-    expect(r.text).toContain(`Not in the amount (no price): ${unpriced.sort().join(', ')}`.slice(0, 60));
+    expect(r.text.replace(/\s+/g, ' ')).toContain(
+      `Not in the amount (no price): ${unpriced.sort().join(', ')}.`,
+    );
     const lines = r.text.split('\n');
     for (const x of rows) {
       const line = lines.find((l) => l.startsWith(`${x.usage_type} `)) as string;
@@ -132,6 +135,41 @@ describe('the month-end mail', () => {
       new Set(['2026-11/2/final/USD']),
     );
     expect(new Set(rows.map((x) => x.billable))).toEqual(new Set(['true', 'false']));
+  });
+
+  it("a provisional mail gives the projected bill of the month's latest estimate run plus the committed cost", async () => {
+    const r = await renderKind(db, outputDir, 'provisional');
+    const [p] = await sql<{ t: string }>(
+      `SELECT ((SELECT sum(projected_on_demand_cost) FROM estimate_totals
+                 WHERE account_id = 'acme' AND as_of = (SELECT max(as_of) FROM estimate_runs
+                                                         WHERE account_id = 'acme' AND month = '2026-11-01'))
+             + (SELECT sum(committed_cost) FROM month_end_totals
+                 WHERE account_id = 'acme' AND month = '2026-11-01' AND version = 1))::text AS t`,
+      [],
+    );
+    expect(r.text).toContain(
+      `Projected bill for the month: ${money(p?.t as string, 'USD')} (estimate of 30 November 2026, 12:00 UTC)`,
+    );
+    expect((await renderKind(db, outputDir, 'final')).text).not.toContain('Projected');
+  });
+
+  it('a version marked final in place keeps what it was issued with: the mail and every file, on disk and downloaded', async () => {
+    const [v] = await sql<{ status: string; issued_status: string }>(
+      `SELECT status, issued_status FROM month_end_versions WHERE account_id = 'acme' AND month = '2026-11-01' AND version = 1`,
+      [],
+    );
+    expect(v).toEqual({ status: 'final', issued_status: 'provisional' });
+    const r = await renderKind(db, outputDir, 'provisional');
+    expect(r.subject).toMatch(/, provisional$/);
+    const version = await requireVersion(db, 'acme', '2026-11', 1);
+    for (const f of r.files) {
+      const stream = await openMonthEndFile(db, version, f.name);
+      const chunks: Buffer[] = [];
+      for await (const c of stream as AsyncIterable<Buffer>) chunks.push(c);
+      expect(Buffer.concat(chunks).equals(fs.readFileSync(f.path))).toBe(true);
+    }
+    const csv = fs.readFileSync(r.files.find((f) => f.name.endsWith('_by_org.csv'))?.path as string, 'utf8');
+    expect(csv.split('\n')[1]).toMatch(/^2026-11,1,provisional,USD,/);
   });
 
   it('over SMTP: the chart is a PNG attached inline under the Content-ID the HTML shows', async () => {

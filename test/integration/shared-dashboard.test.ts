@@ -8,6 +8,7 @@ import { simpleParser } from 'mailparser';
 import { startMailSink, type MailSink } from '../../infra/mail-sink';
 import { API_NOW } from '../support/api';
 import { consoleFixture, flat, mailTo, rowsOf, textOf, type ConsoleFixture } from '../support/console';
+import { currencyOf, withSpec } from '../support/currency';
 
 let f: ConsoleFixture;
 let sink: MailSink;
@@ -182,10 +183,37 @@ describe('a shared dashboard', () => {
     for (const r of rowsOf(widened.html, 'tags-table')) expect(r[0]).toContain('team:web');
   });
 
-  it('shows cost only when the share says so', async () => {
+  it('shows cost only when the share says so: in the account’s currency, "not priced" for a product without a price', async () => {
     const { token } = await share({ org: 'client-b', showCost: true, showCommitment: false });
-    const res = await open(`/shared/${token}`);
-    expect(res.html).toContain('USD');
+    // In EUR, and logs_indexed_events (which client B uses) without its commitment, so without a price.
+    const change = (s: Record<string, unknown>) => ({
+      ...currencyOf('EUR')(s),
+      commitments: (s.commitments as { product: string }[]).filter(
+        (c) => c.product !== 'logs_indexed_events',
+      ),
+    });
+    const { res, none } = await withSpec(f.db, change, async () => ({
+      res: await open(`/shared/${token}`),
+      // The products the commitments give no price (both prices 0, or no commitment at all).
+      none: (
+        await f.db.raw(
+          `SELECT p.code FROM products p WHERE p.account_id = 'acme' AND NOT EXISTS (
+             SELECT 1 FROM commitments c WHERE c.account_id = p.account_id AND c.product_code = p.code
+                AND (c.committed_price <> 0 OR c.on_demand_price <> 0))`,
+        )
+      ).rows as { code: string }[],
+    }));
+    const unpriced = new Set(none.map((r) => r.code));
+    expect(unpriced.has('logs_indexed_events')).toBe(true);
+    const rows = rowsOf(res.html, 'month-table');
+    expect(rows.some((r) => unpriced.has(r[0] as string))).toBe(true);
+    expect(rows.some((r) => !unpriced.has(r[0] as string))).toBe(true);
+    for (const r of rows)
+      expect([r[0], r.at(-1)]).toEqual([
+        r[0],
+        unpriced.has(r[0] as string) ? 'not priced' : expect.stringMatching(/^EUR \d[\d,]*\.\d{2}$/),
+      ]);
+    expect(res.html).not.toContain('USD');
     expect(res.html).not.toContain('Included (your share)');
   });
 

@@ -16,7 +16,8 @@ import {
 } from '../../domain/month-end-mail';
 import { renderHtml } from '../../domain/month-end-mail-html';
 import { renderText } from '../../domain/month-end-mail-text';
-import { amount, percentChange, percentOf, quantity, signedMoney } from '../../domain/money';
+import { completeThrough, humanInstant } from '../../domain/human-time';
+import { amount, percentChange, percentOf, price, quantity, signedMoney } from '../../domain/money';
 import { previousMonth, isMonth } from '../../domain/month-end';
 
 const org = (public_id: string, usage_type: string, total_cost: string, billable = true): OrgRow => ({
@@ -164,6 +165,11 @@ describe('money for finance', () => {
       '+USD 2,533.81',
       'USD 0.00',
     ]);
+    // the sign comes from the rounded value: a change under half a cent is no change
+    expect([signedMoney('-0.004', 'USD'), signedMoney('0.004', 'USD'), signedMoney('-0.005', 'USD')]).toEqual(
+      ['USD 0.00', 'USD 0.00', '-USD 0.01'],
+    );
+    expect([price('0.0017'), price('15'), price('1500.5')]).toEqual(['0.0017', '15.00', '1,500.50']);
     expect([percentChange('8548.13', '11081.94'), percentChange('10', '9'), percentChange('0', '5')]).toEqual(
       ['+29.6 %', '-10.0 %', undefined],
     );
@@ -250,5 +256,35 @@ describe('the finance mail', () => {
   });
   it('the text part stays under 100 columns', () => {
     for (const line of renderText(model({ version: 2 })).split('\n')) expect(line.length).toBeLessThan(100);
+  });
+});
+
+describe('dates in the account zone', () => {
+  it('names the zone as the spec does and ends a month at its last day, east and west of UTC', () => {
+    expect(humanInstant('2026-12-04T00:00:00Z', 'America/New_York')).toBe(
+      '3 December 2026, 19:00 America/New_York',
+    );
+    expect(humanInstant('2026-12-04T00:00:00Z', 'Asia/Kolkata')).toBe('4 December 2026, 05:30 Asia/Kolkata');
+    expect(completeThrough('2026-12-01T05:00:00Z', 'America/New_York')).toBe('through 30 November 2026');
+    expect(completeThrough('2026-11-30T18:30:00Z', 'Asia/Kolkata')).toBe('through 30 November 2026');
+    expect(completeThrough('2026-11-30T14:00:00Z', 'UTC')).toBe('up to 30 November 2026, 14:00 UTC');
+  });
+  it('a restatement caused by a contract change says so, not that usage was split again', () => {
+    const base = model().totals[0] as TotalRow;
+    const prior = {
+      version: 1,
+      computed_at: '2026-11-02T00:00:00.000Z',
+      totals: [{ ...base, on_demand_price: '0.08', total_cost: '96002.00' }, unpriced('seats')],
+      by_org: [
+        org('client-a', 'logs', '72000.00'),
+        org('client-b', 'logs', '24002.00'),
+        org('trial', 'logs', '0.00', false),
+      ],
+    };
+    const r = restatement(model({ version: 2, prior }));
+    expect(r?.contract_changed).toEqual(['logs']);
+    expect(r?.usage_changed).toEqual([]);
+    expect(r?.moved_by_split).toEqual([]);
+    expect(renderText(model({ version: 2, prior }))).toContain('The contract changed after version 1');
   });
 });

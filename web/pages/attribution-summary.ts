@@ -1,10 +1,12 @@
+import { findVersion, totals as versionTotals } from '../../db/month-end-report';
 import { tagMonthRows, tagMonthTotals, tagMonthVersions, type TagMonthRow } from '../../db/tag-months';
 import { COST_READ, denial } from '../../domain/access';
 import type { Cell } from '../../domain/attribution';
 import { dec, divRound, isZero, mul, text } from '../../domain/exact';
+import { unpricedOf } from '../../queries/prices';
 import { orgFilter } from '../../queries/scope';
 import { chartSvg, figure } from '../chart';
-import { money, monthName, pct, qty } from '../format';
+import { cost, monthName, pct, qty } from '../format';
 import { href, html, type Html } from '../html';
 import type { PageCtx } from '../page';
 import { badParam, oneOf } from '../params';
@@ -61,7 +63,9 @@ export async function tagSummarySection(ctx: PageCtx, month: string | undefined)
     const f = r.values[product];
     return f === undefined ? undefined : measure === 'cost' ? f.total_cost : f.usage;
   };
-  const shown = (v: string | undefined) => (measure === 'cost' ? money(v) : qty(v));
+  // A product without a price in the month's version has no cost to rank by: its cells say so, not 0.00.
+  const priced = measure === 'cost' ? await pricedIn(ctx, month, product) : true;
+  const shown = (v: string | undefined) => (measure === 'cost' ? cost(v, scope.currency, priced) : qty(v));
   const topRows = top.filter((r) => value(r) !== undefined && !isZero(dec(value(r) as string)));
   const label = (r: TagMonthRow) => `${r.org_name} · ${tagText(tagKeys, r.cells)}`;
   const caption = `${monthName(month)}: the ${TOP} largest tag combinations by ${measure === 'cost' ? 'cost' : 'usage'} of ${product}`;
@@ -134,6 +138,11 @@ export async function tagSummarySection(ctx: PageCtx, month: string | undefined)
       </div>
     </dl>
     ${chart} ${allRows(ctx, { month, product, measure, page, rows, tagKeys, value, shown })}`;
+}
+
+async function pricedIn(ctx: PageCtx, month: string, product: string): Promise<boolean> {
+  const v = await findVersion(ctx.db, ctx.scope.accountId, month);
+  return !v || !unpricedOf(await versionTotals(ctx.db, v)).includes(product);
 }
 
 function pageQ(q: Record<string, string | undefined>): number {

@@ -3,7 +3,7 @@ import { add, dec, sum, text, type Dec } from '../../domain/exact';
 import type { TotalRow } from '../../domain/month-end-report';
 import type { MonthFigures } from '../../queries/summary';
 import { chartSvg, figure } from '../chart';
-import { money, monthName, when } from '../format';
+import { cost, money, monthName, totalNote, when, type Pricing } from '../format';
 import { html, type Html } from '../html';
 import { wrap } from '../widgets';
 
@@ -50,7 +50,7 @@ export function projectedBill(p: Projection): BillLine {
   );
 }
 
-export function billBlock(month: string, f: MonthFigures, p: Projection | undefined): Html {
+export function billBlock(month: string, f: MonthFigures, p: Projection | undefined, pricing: Pricing): Html {
   const toDate = f.status === 'month_to_date';
   const label = toDate ? 'So far' : f.status === 'not_closed' ? 'Not closed yet' : 'Billed';
   const lines = [soFar(f.totals, label), ...(p ? [projectedBill(p)] : [])];
@@ -60,7 +60,7 @@ export function billBlock(month: string, f: MonthFigures, p: Projection | undefi
       grid: { left: 80, right: 16, top: 52, bottom: 32 },
       legend: { top: 0 },
       xAxis: { type: 'category', data: lines.map((l) => l.label) },
-      yAxis: { type: 'value', name: 'USD' },
+      yAxis: { type: 'value', name: pricing.currency },
       // Positions only: the exact figures are in the table beside the chart.
       series: [
         {
@@ -91,15 +91,15 @@ export function billBlock(month: string, f: MonthFigures, p: Projection | undefi
     <tbody>
       <tr>
         <th scope="row">Committed</th>
-        ${lines.map((l) => html`<td class="num">${money(l.committed)}</td>`)}
+        ${lines.map((l) => html`<td class="num">${money(l.committed, pricing.currency)}</td>`)}
       </tr>
       <tr>
         <th scope="row">On-demand</th>
-        ${lines.map((l) => html`<td class="num">${money(l.onDemand)}</td>`)}
+        ${lines.map((l) => html`<td class="num">${money(l.onDemand, pricing.currency)}</td>`)}
       </tr>
       <tr>
-        <th scope="row">Total</th>
-        ${lines.map((l) => html`<td class="num"><strong>${money(l.total)}</strong></td>`)}
+        <th scope="row">Total${totalNote(pricing)}</th>
+        ${lines.map((l) => html`<td class="num"><strong>${money(l.total, pricing.currency)}</strong></td>`)}
       </tr>
     </tbody>
   </table>`;
@@ -111,7 +111,7 @@ export function billBlock(month: string, f: MonthFigures, p: Projection | undefi
     chart,
     table,
   })}
-  ${projectionNote(f, p)} ${productTable(f, p)}`;
+  ${projectionNote(f, p)} ${productTable(f, p, pricing)}`;
 }
 
 function projectionNote(f: MonthFigures, p: Projection | undefined): Html {
@@ -131,7 +131,8 @@ function projectionNote(f: MonthFigures, p: Projection | undefined): Html {
   </p>`;
 }
 
-function productTable(f: MonthFigures, p: Projection | undefined): Html {
+function productTable(f: MonthFigures, p: Projection | undefined, pricing: Pricing): Html {
+  const unpriced = new Set(pricing.unpriced);
   const est = new Map((p?.totals ?? []).map((t) => [t.usage_type, t]));
   return wrap(
     html`<table id="bill-products">
@@ -156,16 +157,18 @@ function productTable(f: MonthFigures, p: Projection | undefined): Html {
         ${f.totals.map((t) => {
           const e = est.get(t.usage_type);
           const committed = p?.committed.get(t.usage_type) ?? '0';
+          const priced = !unpriced.has(t.usage_type);
+          const shown = (v: string | undefined) => cost(v, pricing.currency, priced);
           return html`<tr>
             <th scope="row">${t.usage_type}</th>
-            <td class="num">${money(t.committed_cost)}</td>
-            <td class="num">${money(t.on_demand_cost)}</td>
-            <td class="num">${money(t.total_cost)}</td>
+            <td class="num">${shown(t.committed_cost)}</td>
+            <td class="num">${shown(t.on_demand_cost)}</td>
+            <td class="num">${shown(t.total_cost)}</td>
             ${
               p
-                ? html`<td class="num">${money(e?.projected_on_demand_cost)}</td>
+                ? html`<td class="num">${shown(e?.projected_on_demand_cost)}</td>
                     <td class="num">
-                      ${e ? money(text(add(dec(committed), dec(e.projected_on_demand_cost)))) : '—'}
+                      ${e ? shown(text(add(dec(committed), dec(e.projected_on_demand_cost)))) : '—'}
                     </td>`
                 : ''
             }

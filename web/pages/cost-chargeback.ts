@@ -1,6 +1,6 @@
 import { dec, sum, text } from '../../domain/exact';
 import { orgSummaries, type OrgRow } from '../../domain/month-end-report';
-import { changeCell, money, monthName, pct } from '../format';
+import { changeCell, money, monthName, pct, totalNote, type Pricing } from '../format';
 import { html, type Html } from '../html';
 import { wrap } from '../widgets';
 
@@ -19,6 +19,7 @@ export function chargebackTable(
   month: string,
   rows: readonly OrgRow[],
   previous: { month: string; costs: ReadonlyMap<string, PreviousCost> } | undefined,
+  pricing: Pricing,
 ): Html {
   const current = orgSummaries(rows);
   const seen = new Set(current.map((o) => o.public_id));
@@ -59,19 +60,19 @@ export function chargebackTable(
                   o.billable ? '' : html` <span class="tag">trial</span>`
                 }
               </th>
-              <td class="num">${money(o.total_cost)}</td>
+              <td class="num">${money(o.total_cost, pricing.currency)}</td>
               <td class="num">${pct(o.share_of_cost)}</td>
-              <td class="num">${money(prevOf(o.public_id))}</td>
+              <td class="num">${money(prevOf(o.public_id), pricing.currency)}</td>
               ${changeCell(prevOf(o.public_id), o.total_cost)}
             </tr>`,
         )}
       </tbody>
       <tfoot>
         <tr>
-          <th scope="row">Account</th>
-          <td class="num">${money(account)}</td>
+          <th scope="row">Account${totalNote(pricing)}</th>
+          <td class="num">${money(account, pricing.currency)}</td>
           <td class="num">${pct('100')}</td>
-          <td class="num">${money(prevAccount)}</td>
+          <td class="num">${money(prevAccount, pricing.currency)}</td>
           ${changeCell(prevAccount, account)}
         </tr>
       </tfoot>

@@ -1,7 +1,7 @@
 import type { OrgMonthCost } from '../../db/console-cost';
 import { add, cmp, dec, text, ZERO, type Dec } from '../../domain/exact';
 import { chartSvg, figure, PALETTE } from '../chart';
-import { money, monthName } from '../format';
+import { money, monthName, totalNote, type Pricing } from '../format';
 import { html, type Html } from '../html';
 import { wrap } from '../widgets';
 
@@ -42,6 +42,7 @@ export function historyBlock(
   months: readonly string[],
   present: ReadonlySet<string>,
   rows: readonly OrgMonthCost[],
+  pricing: Pricing,
 ): Html {
   const orgs = byOrg(rows);
   if (!orgs.length) return html`<p>No cost is recorded for these six months.</p>`;
@@ -69,7 +70,7 @@ export function historyBlock(
       grid: { left: 80, right: 16, top: 64, bottom: 32 },
       legend: { top: 0, type: 'plain' },
       xAxis: { type: 'category', data: [...months] },
-      yAxis: { type: 'value', name: 'USD' },
+      yAxis: { type: 'value', name: pricing.currency },
       // Positions only: the exact figures are in the table beside the chart.
       series: series.map((s) => ({ ...s, type: 'bar', stack: 'cost', barMaxWidth: 48 })),
       color: [...PALETTE],
@@ -79,7 +80,7 @@ export function historyBlock(
   const accountOf = (m: string) => orgs.reduce((a, o) => add(a, o.byMonth.get(m) ?? ZERO), ZERO);
   const cell = (m: string, v: Dec | undefined) =>
     present.has(m)
-      ? html`<td class="num">${money(text(v ?? ZERO))}</td>`
+      ? html`<td class="num">${money(text(v ?? ZERO), pricing.currency)}</td>`
       : html`<td class="num muted">—</td>`;
   const table = wrap(
     html`<table id="cost-history">
@@ -100,7 +101,7 @@ export function historyBlock(
       </tbody>
       <tfoot>
         <tr>
-          <th scope="row">Account</th>
+          <th scope="row">Account${totalNote(pricing)}</th>
           ${months.map((m) => cell(m, accountOf(m)))}
         </tr>
       </tfoot>

@@ -5,8 +5,9 @@ import { COST_READ } from '../../domain/access';
 import { dec, sum, text } from '../../domain/exact';
 import { previousMonth } from '../../domain/month-end';
 import { orgSummaries, type OrgRow } from '../../domain/month-end-report';
+import { unpricedOf } from '../../queries/prices';
 import { monthFiguresIfAny, type MonthFigures } from '../../queries/summary';
-import { CURRENCY, money, monthName } from '../format';
+import { money, monthName, type Pricing } from '../format';
 import { html, type Html } from '../html';
 import type { Action, Page, PageCtx } from '../page';
 import { monthQ } from '../params';
@@ -73,16 +74,25 @@ export const costPage: Page = {
     );
     const present = new Set(history.map((r) => r.month));
     const before = await previousCosts(ctx, previousMonth(month), closed, asOf);
+    // The selected month's prices: its version's, or the commitments' now for a month not closed.
+    const pricing: Pricing = { currency: scope.currency, unpriced: unpricedOf(figures.totals) };
     return {
       title: `Cost: ${monthName(month)}`,
-      body: html`${picker} ${facts(month, figures, projection)}
-        <p class="hint">All amounts are in ${CURRENCY}.</p>
+      body: html`${picker} ${facts(month, figures, projection, pricing)}
+        <p class="hint" id="cost-currency">
+          All amounts are in
+          ${scope.currency}.${
+            pricing.unpriced.length
+              ? " Products without a price in the account's spec are not priced: no cost is shown for them, and each total says it leaves them out."
+              : ''
+          }
+        </p>
         <h2>Bill</h2>
-        ${billBlock(month, figures, projection)}
+        ${billBlock(month, figures, projection, pricing)}
         <h2>Cost per organization, six months</h2>
-        ${historyBlock(six, present, history)}
+        ${historyBlock(six, present, history, pricing)}
         <h2>Chargeback</h2>
-        ${chargebackTable(month, figures.orgs, before)}`,
+        ${chargebackTable(month, figures.orgs, before, pricing)}`,
     };
   },
 };
@@ -115,12 +125,18 @@ function filters(months: readonly ConsoleMonth[], month: string): Html {
   </form>`;
 }
 
-function facts(month: string, f: MonthFigures, p: Projection | undefined): Html {
+function facts(month: string, f: MonthFigures, p: Projection | undefined, pricing: Pricing): Html {
   const cost = text(sum(f.totals.map((t) => dec(t.total_cost))));
   const projected = p && projectedBill(p).total;
   return monthFacts({ month, status: f.status, data_complete_through: f.data_complete_through }, [
-    { label: f.status === 'month_to_date' ? 'Cost so far' : 'Cost', value: money(cost), id: 'cost-total' },
-    ...(projected ? [{ label: 'Projected', value: money(projected), id: 'cost-projected' }] : []),
+    {
+      label: f.status === 'month_to_date' ? 'Cost so far' : 'Cost',
+      value: money(cost, pricing.currency),
+      id: 'cost-total',
+    },
+    ...(projected
+      ? [{ label: 'Projected', value: money(projected, pricing.currency), id: 'cost-projected' }]
+      : []),
   ]);
 }
 

@@ -175,7 +175,7 @@ ${values.invitees ?? ''}</textarea>
       <legend>The viewer sees usage, and</legend>
       ${
         mayShowCost
-          ? box('show_cost', 'cost', values.show_cost === 'yes', 'the amounts, in USD')
+          ? box('show_cost', 'cost', values.show_cost === 'yes', `the amounts, in ${ctx.scope.currency}`)
           : html`<p class="hint" id="share-no-cost">
               Cost is not offered: only a user who may read it (billing_read at the root organization) can
               share it.

@@ -1,8 +1,9 @@
 import type { Knex } from 'knex';
 import { orgCosts, productOrgRows, productSums, type ProductOrgRow } from '../../db/console-usage';
-import { findVersion } from '../../db/month-end-report';
+import { findVersion, totals } from '../../db/month-end-report';
 import { add, dec, text, ZERO, type Dec } from '../../domain/exact';
 import { orgSummaries, type OrgSummary } from '../../domain/month-end-report';
+import { unpricedOf } from '../../queries/prices';
 import type { Scope } from '../../queries/scope';
 import { monthFiguresIfAny, type MonthFigures } from '../../queries/summary';
 
@@ -18,6 +19,8 @@ export interface ProductLine {
   included: string;
   on_demand: string;
   cost: string;
+  /** false: the product has no price in the month (its cost is "not priced", not 0.00). */
+  priced: boolean;
 }
 
 export interface UsageMonth {
@@ -40,7 +43,10 @@ export async function usageMonth(
 ): Promise<UsageMonth | undefined> {
   const v = await findVersion(db, scope.accountId, q.month);
   if (v) {
-    const sums = await productSums(db, v, q.orgs);
+    const [sums, unpriced] = await Promise.all([
+      productSums(db, v, q.orgs),
+      totals(db, v).then((t) => new Set(unpricedOf(t))),
+    ]);
     return {
       source: `month-end version ${v.version} (${v.status})`,
       status: v.status,
@@ -52,6 +58,7 @@ export async function usageMonth(
         included: p.included,
         on_demand: p.on_demand,
         cost: p.cost,
+        priced: !unpriced.has(p.usage_type),
       })),
       productRows: (product) => productOrgRows(db, v, product),
       costs: async () => orgSummaries(await orgCosts(db, v)),
@@ -71,6 +78,7 @@ export async function usageMonth(
 
 /** The account's rows, or the sums of the subtree's org rows, of a month computed live. */
 function liveLines(f: MonthFigures, view: View, orgs?: readonly string[]): ProductLine[] {
+  const unpriced = new Set(unpricedOf(f.totals));
   if (!orgs)
     return f.totals.map((t) => ({
       usage_type: t.usage_type,
@@ -79,6 +87,7 @@ function liveLines(f: MonthFigures, view: View, orgs?: readonly string[]): Produ
       included: t.included_usage,
       on_demand: t.on_demand_usage,
       cost: t.total_cost,
+      priced: !unpriced.has(t.usage_type),
     }));
   const ids = new Set(orgs);
   const units = new Map(f.totals.map((t) => [t.usage_type, t.unit]));
@@ -101,5 +110,6 @@ function liveLines(f: MonthFigures, view: View, orgs?: readonly string[]): Produ
       included: text(a.included),
       on_demand: text(a.on_demand),
       cost: text(a.cost),
+      priced: !unpriced.has(usage_type),
     }));
 }

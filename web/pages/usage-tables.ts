@@ -1,7 +1,7 @@
 import type { ProductOrgRow } from '../../db/console-usage';
 import type { OrgSummary } from '../../domain/month-end-report';
 import { summarizeOrgs } from '../../domain/usage-summary';
-import { changeCell, money, pct, qty } from '../format';
+import { changeCell, cost, money, pct, qty } from '../format';
 import { href, html, type Html } from '../html';
 import type { PageCtx } from '../page';
 import { wrap, type TreeOrg } from '../widgets';
@@ -12,6 +12,7 @@ export function productTable(
   products: ProductLine[],
   previous: Map<string, ProductLine> | undefined,
   toDate: boolean,
+  currency: string,
 ): Html {
   return wrap(
     html`<table id="products">
@@ -38,7 +39,7 @@ export function productTable(
               <td class="num">${qty(p.usage)}</td>
               <td class="num">${qty(p.included)}</td>
               <td class="num">${qty(p.on_demand)}</td>
-              <td class="num">${money(p.cost)}</td>
+              <td class="num">${cost(p.cost, currency, p.priced)}</td>
               ${changeCell(previous ? (previous.get(p.usage_type)?.usage ?? '0') : undefined, p.usage)}
             </tr>`,
         )}
@@ -98,7 +99,7 @@ export function orgTable(
               </th>
               <td class="num">${qty(usage)}</td>
               <td class="num">${pct(shares.get(o.public_id)?.percentage_in_account)}</td>
-              <td class="num">${money(c?.total_cost)}</td>
+              <td class="num">${money(c?.total_cost, ctx.scope.currency)}</td>
               <td class="num">${pct(c?.share_of_cost)}</td>
             </tr>`;
           })}

@@ -4,7 +4,7 @@ import { consoleMonths, defaultMonth } from '../../db/console-reads';
 import { add, dec, text, ZERO } from '../../domain/exact';
 import { previousMonth } from '../../domain/month-end';
 import { requireOrg } from '../../queries/scope';
-import { money, monthName } from '../format';
+import { excludesNote, money, monthName } from '../format';
 import { html, type Html } from '../html';
 import type { Page, PageCtx } from '../page';
 import { monthQ, oneOf } from '../params';
@@ -69,19 +69,23 @@ export const usagePage: Page = {
           <h2>Six months</h2>
           ${history}`,
       };
+    const unpriced = products.filter((p) => !p.priced).map((p) => p.usage_type);
+    const total = text(products.reduce((a, p) => add(a, dec(p.cost)), ZERO));
     return {
       title,
       body: html`${picker}
         ${monthFacts(
           { month, status: figures.status, data_complete_through: figures.data_complete_through },
-          [{ label: 'Cost', value: money(text(products.reduce((a, p) => add(a, dec(p.cost)), ZERO))) }],
+          [{ label: 'Cost', value: money(total, scope.currency), id: 'usage-cost' }],
         )}
         <p class="hint">
           ${figures.source}.
           ${view === 'billable' ? 'Billable usage: trial orgs are left out.' : 'All usage, trial orgs included.'}
+          Amounts are in
+          ${scope.currency}${unpriced.length ? `; every cost total ${excludesNote(unpriced)}` : ''}.
         </p>
         <h2>Products</h2>
-        ${productTable(products, previous, figures.status === 'month_to_date')}
+        ${productTable(products, previous, figures.status === 'month_to_date', scope.currency)}
         <h2>Organizations</h2>
         ${orgTable(ctx, { costs, rows }, orgs, product, products, view, month)}
         <h2>Six months</h2>

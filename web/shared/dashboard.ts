@@ -98,7 +98,7 @@ export async function sharedDashboard(v: SharedView): Promise<{ title: string; b
           ? html`${statusFacts({ month, status: um.status, through: um.data_complete_through, estimate, zone })}
               <section aria-labelledby="mtd-h">
                 <h2 id="mtd-h">${um.status === 'month_to_date' ? 'Month to date' : monthName(month)}</h2>
-                ${monthTable(products, estimate, share)}
+                ${monthTable(products, estimate, share, scope.currency)}
               </section>`
           : html`<p>No usage has arrived for this organization yet.</p>`
       }

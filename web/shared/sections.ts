@@ -3,7 +3,7 @@ import type { OpenShare } from '../../db/shares';
 import { DAY_MS } from '../../domain/time';
 import { figure } from '../chart';
 import { smallMultiples } from '../small-multiples';
-import { money, monthName, pct, qty, whenIn } from '../format';
+import { cost, monthName, pct, qty, whenIn } from '../format';
 import { html, type Html } from '../html';
 import type { ProductLine } from '../pages/usage-data';
 import { statusBadge, wrap, type TreeOrg } from '../widgets';
@@ -43,6 +43,7 @@ export function monthTable(
   products: readonly ProductLine[],
   est: Estimate | undefined,
   share: Pick<OpenShare, 'show_cost' | 'show_commitment'>,
+  currency: string,
 ): Html {
   if (!products.length) return html`<p>No usage this month yet.</p>`;
   return wrap(
@@ -76,7 +77,7 @@ export function monthTable(
                     <td class="num">${qty(p.on_demand)}</td>`
                 : ''
             }
-            ${share.show_cost ? html`<td class="num">${money(p.cost)}</td>` : ''}
+            ${share.show_cost ? html`<td class="num">${cost(p.cost, currency, p.priced)}</td>` : ''}
           </tr>`;
         })}
       </tbody>

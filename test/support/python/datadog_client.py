@@ -40,6 +40,8 @@ with ApiClient(configuration) as api_client:
     out["monthly"] = {"pages": pages, "rows": rows}
     cost = v2.get_historical_cost_by_org(start_month=datetime(2026, 10, 1), end_month=datetime(2026, 10, 1), view="sub-org")
     out["historical"] = [
-        {"public_id": d.attributes.public_id, "total_cost": d.attributes.total_cost} for d in cost.data
+        # currency is orgtally's own attribute: the client keeps what its model does not declare
+        {"public_id": d.attributes.public_id, "total_cost": d.attributes.total_cost, "currency": d.attributes.get("currency")}
+        for d in cost.data
     ]
 print(json.dumps(out, default=str))
