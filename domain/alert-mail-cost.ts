@@ -63,7 +63,7 @@ export function thresholdCost(x: {
   const overage = max(ZERO, sub(dec(e.projectedBillable), dec(e.included)));
   const u = p.unit;
   const how = `projected billable ${qty(e.projectedBillable, u)} − ${qty(e.included, u)} included`;
-  // Overage is billed at the account: an org-scoped rule shows the account's figure too, and says so.
+  // Overage is billed at the account; only account-wide notices get here (domain/alert-mail.ts alertCost).
   const of = `Projected on-demand of ${p.code} for the whole account in ${monthWords(x.month)}`;
   if (cmp(overage, ZERO) === 0)
     return {

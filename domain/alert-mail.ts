@@ -1,4 +1,5 @@
 import type { AlertKind } from './alerts';
+import { isPriced } from './money';
 import { changeChart, thresholdChart, type MailChart } from './alert-mail-chart';
 import { changeCost, thresholdCost, type CostFigure } from './alert-mail-cost';
 import {
@@ -68,6 +69,15 @@ const BILLED_ON: Record<string, string> = {
 export function alertCost(e: AlertMailInput): CostFigure | null {
   if (!e.product) return null;
   const currency = e.account.currency;
+  // The overage is billed at the account: a notice that watches one org (whose recipients may be that client)
+  // never shows the whole account's projection, included quantity or overage.
+  if (e.kind === 'threshold' && e.orgName !== undefined && e.price && isPriced(e.price))
+    return {
+      headline: 'billed with the account',
+      detail:
+        'Cost: on-demand is billed on the whole account, not one org; this notice watches one org, so no ' +
+        "account figures are shown (the month-end chargeback gives the org's share).",
+    };
   if (e.kind === 'threshold')
     return thresholdCost({
       product: e.product,

@@ -22,6 +22,17 @@ export async function up(knex: Knex): Promise<void> {
     -- same bytes even after an earlier month is restated.
     ALTER TABLE month_end_renders ADD COLUMN chart_png bytea;
 
+    -- An alert notice's mail as first composed (subject, parts, chart): it names prices, estimates and a series
+    -- that may change later, and every recipient and retry must get the bytes the first one got.
+    CREATE TABLE alert_mail_renders (
+      event_id     bigint PRIMARY KEY REFERENCES alert_events (id) ON DELETE CASCADE,
+      subject      text NOT NULL,
+      html         text NOT NULL,
+      text         text NOT NULL,
+      chart_png    bytea,
+      rendered_at  timestamptz NOT NULL DEFAULT now()
+    );
+
     ALTER TABLE deliveries DROP CONSTRAINT deliveries_kind_check,
       ADD CONSTRAINT deliveries_kind_check
         CHECK (kind IN ('month_end', 'alert', 'invitation', 'share_code', 'statement'));
@@ -30,6 +41,7 @@ export async function up(knex: Knex): Promise<void> {
 
 export async function down(knex: Knex): Promise<void> {
   await knex.raw(`
+    DROP TABLE alert_mail_renders;
     DELETE FROM deliveries WHERE kind = 'statement';
     ALTER TABLE deliveries DROP CONSTRAINT deliveries_kind_check,
       ADD CONSTRAINT deliveries_kind_check CHECK (kind IN ('month_end', 'alert', 'invitation', 'share_code'));

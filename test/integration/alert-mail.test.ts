@@ -7,10 +7,12 @@ import { composeAlert } from '../../activities/compose-alert';
 import type { DeliveryDeps } from '../../activities/deliveries';
 import { ingestStream } from '../../activities/ingest-file';
 import { applyAccountSpec } from '../../db/accounts';
+import { alertMailData } from '../../db/alert-mail-data';
 import { evaluateAlerts } from '../../db/alerts';
 import { getDelivery } from '../../db/deliveries';
 import { computeEstimates } from '../../db/estimates';
 import { refreshRollup } from '../../db/usage-rollup';
+import { renderAlertMail } from '../../domain/alert-mail';
 import { DEFAULT_FILE_MODES } from '../../domain/file-modes';
 import { money, signedMoney } from '../../domain/money';
 import { HOUR_MS, isoHour } from '../../domain/time';
@@ -304,21 +306,25 @@ describe('alert mails built from real rows, read back over SMTP', () => {
     }
   });
 
-  it('gives the same bytes for the same event row, composed twice', async () => {
-    for (const r of ['events-projected', 'logs-spike']) {
-      const d = await db('deliveries')
-        .join('alert_events as e', db.raw(`e.id::text = deliveries.reference->>'eventId'`))
-        .where('e.rule_id', r)
-        .first('deliveries.id');
-      const again = await composeAlert(deps, await getDelivery(db, String(d.id)));
-      const first = got(r).mail;
-      expect(again.subject).toBe(first.subject);
-      expect(again.text).toBe(first.text);
-      expect(again.html).toBe(first.html);
-      expect(again.attachments.map((a) => a.content?.toString('base64'))).toEqual(
-        first.attachments.map((a) => a.content?.toString('base64')),
-      );
-      expect(again).toEqual(first);
+  it('gives every retry the first bytes, even after the price moved (the render is stored)', async () => {
+    // A contract change after the notice went out: a fresh render would now say another amount.
+    await db('commitments').where({ account_id: 'acme' }).increment('on_demand_price', 1);
+    try {
+      for (const r of ['events-projected', 'logs-spike']) {
+        const d = await db('deliveries')
+          .join('alert_events as e', db.raw(`e.id::text = deliveries.reference->>'eventId'`))
+          .where('e.rule_id', r)
+          .first('deliveries.id', 'e.id as event_id');
+        const again = await composeAlert(deps, await getDelivery(db, String(d.id)));
+        const first = got(r).mail;
+        expect(again).toEqual(first);
+        if (r === 'events-projected') {
+          const { input } = await alertMailData(db, String(d.event_id));
+          expect(renderAlertMail(input).text).not.toBe(first.text); // what an unstored render would send
+        }
+      }
+    } finally {
+      await db('commitments').where({ account_id: 'acme' }).decrement('on_demand_price', 1);
     }
   });
 

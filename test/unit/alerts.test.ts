@@ -740,6 +740,18 @@ describe('alert mail', () => {
     expect(renderAlertMail(threshold)).toEqual(m);
   });
 
+  it("a notice that watches one org never shows the account's projection, included quantity or overage", () => {
+    const m = renderAlertMail({
+      ...threshold,
+      orgName: 'Client B',
+      rule: { ...threshold.rule, scope: { org: 'client-b', product: 'infra_hosts' } },
+    });
+    expect(m.text).toMatch(/\nCost: +billed with the account\n/);
+    expect(m.text).not.toContain('2,934.00');
+    expect(m.text).not.toContain('40 hosts included');
+    expect(m.html).not.toContain('2,934.00');
+  });
+
   it('the HTML shows the inline image by its cid, scaled to the width it gets', () => {
     const m = renderAlertMail(threshold, { cid: 'c1@orgtally', width: 560, height: 220, alt: 'Chart' });
     expect(m.html).toContain(
