@@ -9,8 +9,8 @@ import type { MonthCost } from './month-end-mail';
 export function costHistoryOption(history: readonly MonthCost[], currency: string): Record<string, unknown> {
   const val = (v: string | null) => (v === null ? null : Number(v));
   return {
-    grid: { left: 70, right: 14, top: 46, bottom: 30 },
-    legend: { top: 4, right: 0, itemGap: 30, textStyle: { fontSize: 13 } },
+    grid: { left: 70, right: 20, top: 34, bottom: 58 },
+    legend: { bottom: 0, left: 'center', itemGap: 36, textStyle: { fontSize: 13 } },
     xAxis: { type: 'category', data: history.map((h) => shortMonth(h.month)), axisLabel: { fontSize: 12 } },
     yAxis: { type: 'value', name: currency, nameTextStyle: { fontSize: 12 }, axisLabel: { fontSize: 12 } },
     series: [

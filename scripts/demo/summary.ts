@@ -30,6 +30,10 @@ export async function summary(
   const finance = new Set<string>(await financeRecipients(db, 'acme'));
   const received = o.sink?.messages ?? [];
   const financeMails = received.filter((m) => m.to.some((t) => finance.has(t))).length;
+  const contacts = new Set<string>(
+    await db('orgs').where({ account_id: 'acme' }).whereNotNull('billing_contact').pluck('billing_contact'),
+  );
+  const statementMails = received.filter((m) => m.to.some((t) => contacts.has(t))).length;
   const ledger = await ledgerTotals(db, 'acme');
   const ledgerText = ledger
     .map((l) => `${l.kind === 'month_end' ? 'finance' : l.kind} ${l.sent} sent of ${l.mails}`)
@@ -55,7 +59,7 @@ export async function summary(
       'mail',
       (o.sink
         ? `${o.mailDir} (${count(o.mailDir, '.eml')} .eml): this run ${financeMails} finance, ` +
-          `${received.length - financeMails} alert message(s)`
+          `${statementMails} client statement, ${received.length - financeMails - statementMails} alert message(s)`
         : `sent to ${redactUrl(o.smtpUrl)}`) +
         `; the ledger: ${ledgerText || 'no mail'} (\`${cli} deliveries list\`)`,
     ],
