@@ -1,4 +1,5 @@
 import { dec, text } from './exact';
+import { MONTHS } from './human-time';
 import { unitFor } from './units';
 
 export { pluralUnit, unitFor } from './units';
@@ -9,20 +10,6 @@ export { pluralUnit, unitFor } from './units';
  * locale-free (own month and weekday names), so the same event always reads the same.
  */
 
-const MONTHS = [
-  'January',
-  'February',
-  'March',
-  'April',
-  'May',
-  'June',
-  'July',
-  'August',
-  'September',
-  'October',
-  'November',
-  'December',
-];
 const WEEKDAYS = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday'];
 
 /** `1234567.5` → `1,234,567.5`: the exact decimal, thousands separated, trailing zeros dropped. */

@@ -1,6 +1,6 @@
 /** Dates as a reader says them, in the account's time zone: "30 November 2026", "4 December 2026, 00:00 UTC". */
 
-const MONTHS = [
+export const MONTHS = [
   'January',
   'February',
   'March',

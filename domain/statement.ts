@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { add, cmp, dec, sum, text, ZERO, type Dec } from './exact';
 import { completeThrough, monthName } from './human-time';
 import { isPriced, money, price } from './money';
+import type { OrgRow } from './month-end-report';
 import { unitFor } from './units';
 
 /**
@@ -63,19 +64,7 @@ export function statementScope(orgs: readonly ScopeOrg[], org: string): ScopeOrg
 }
 
 /** One stored month_end_orgs row, as db/month-end-report.ts byOrg reads it. */
-export interface StatementOrgRow {
-  public_id: string;
-  org_name: string;
-  billable: boolean;
-  usage_type: string;
-  total_usage: string;
-  billable_usage: string;
-  committed_usage: string;
-  on_demand_usage: string;
-  committed_cost: string;
-  on_demand_cost: string;
-  total_cost: string;
-}
+export type StatementOrgRow = Omit<OrgRow, 'percentage_in_account'>;
 
 /** The version's unit and prices of a product (month_end_totals). */
 export interface StatementPrice {

@@ -27,7 +27,8 @@ export interface PngSize {
   height: number;
 }
 
-export function chartSvgText(option: echarts.EChartsCoreOption, size: PngSize): string {
+/** ECharts on the server: an SVG string of exactly this option (the console's and the mail's charts). */
+export function echartsSvg(option: echarts.EChartsCoreOption, size: PngSize): string {
   const chart = echarts.init(null, null, {
     renderer: 'svg',
     ssr: true,
@@ -35,17 +36,24 @@ export function chartSvgText(option: echarts.EChartsCoreOption, size: PngSize): 
     height: size.height,
   });
   try {
-    chart.setOption({
+    chart.setOption(option);
+    return chart.renderToSVGString();
+  } finally {
+    chart.dispose();
+  }
+}
+
+export function chartSvgText(option: echarts.EChartsCoreOption, size: PngSize): string {
+  return echartsSvg(
+    {
       animation: false,
       color: MAIL_PALETTE,
       backgroundColor: '#ffffff',
       textStyle: { fontFamily: 'DejaVu Sans' },
       ...option,
-    });
-    return chart.renderToSVGString();
-  } finally {
-    chart.dispose();
-  }
+    },
+    size,
+  );
 }
 
 /** Rendered at twice the size, so it stays sharp on high-density screens when shown at `size`. */

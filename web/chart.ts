@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import * as echarts from 'echarts';
+import { echartsSvg } from '../infra/chart-png';
 import { html, trusted, type Html } from './html';
 
 /**
@@ -55,14 +56,8 @@ export function chartSvg(
 }
 
 function renderSvg(option: echarts.EChartsCoreOption, size: ChartSize): Html {
-  const chart = echarts.init(null, null, {
-    renderer: 'svg',
-    ssr: true,
-    width: size.width,
-    height: size.height,
-  });
-  try {
-    chart.setOption({
+  const svg = echartsSvg(
+    {
       animation: false,
       color: PALETTE,
       textStyle: { fontFamily: 'DejaVu Sans, sans-serif' },
@@ -71,11 +66,10 @@ function renderSvg(option: echarts.EChartsCoreOption, size: ChartSize): Html {
       ...(option.legend && !Array.isArray(option.legend)
         ? { legend: { itemGap: 28, ...(option.legend as object) } }
         : {}),
-    });
-    return trusted(cspSafe(chart.renderToSVGString()));
-  } finally {
-    chart.dispose();
-  }
+    },
+    size,
+  );
+  return trusted(cspSafe(svg));
 }
 
 const PRESENTATION = new Set([
