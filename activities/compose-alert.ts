@@ -4,15 +4,15 @@ import type { Delivery } from '../db/deliveries';
 import { alertChart, renderAlertMail } from '../domain/alert-mail';
 import { CHART_SIZE } from '../domain/alert-mail-chart';
 import { chartPng } from '../infra/chart-png';
-import type { MailAttachment, OutgoingMail } from '../infra/mail';
-import type { DeliveryDeps } from './deliveries';
+import type { MailAttachment } from '../infra/mail';
+import type { DeliveryDeps, MailBody } from './deliveries';
 
 /**
  * The mail of one alert notice, from its event row and the rows it names, rendered once and stored (every
  * recipient and retry gets the first bytes): the chart goes inline as a PNG (mail clients show no SVG),
  * referenced by a cid derived from the event.
  */
-export async function composeAlert(deps: DeliveryDeps, d: Delivery): Promise<OutgoingMail> {
+export async function composeAlert(deps: DeliveryDeps, d: Delivery): Promise<MailBody> {
   const eventId = String((d.reference as { eventId: string }).eventId);
   const cid = `alert-${eventId}-chart@orgtally`;
   const r = await alertMailRender(deps.db, eventId, async () => {
@@ -26,14 +26,10 @@ export async function composeAlert(deps: DeliveryDeps, d: Delivery): Promise<Out
     ? [{ filename: 'usage-chart.png', contentType: 'image/png', content: r.chart_png, cid }]
     : [];
   return {
-    from: deps.mailFrom,
-    to: d.recipient,
     subject: r.subject,
     text: r.text,
     html: r.html,
-    messageId: d.message_id,
     date: new Date(event.created_at),
     attachments,
-    headers: { 'X-Orgtally-Delivery': d.dedupe_key },
   };
 }

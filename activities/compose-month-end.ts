@@ -1,22 +1,18 @@
 import type { Delivery } from '../db/deliveries';
 import { CHART_CID } from '../domain/month-end-mail';
-import type { OutgoingMail } from '../infra/mail';
-import type { DeliveryDeps } from './deliveries';
+import type { DeliveryDeps, MailBody } from './deliveries';
 import { renderVersion } from './month-end';
 
 /** The finance mail of a month-end version: the stored render, its files attached. */
-export async function composeMonthEnd(deps: DeliveryDeps, d: Delivery): Promise<OutgoingMail> {
+export async function composeMonthEnd(deps: DeliveryDeps, d: Delivery): Promise<MailBody> {
   const ref = d.reference as { month: string; version: number };
   // The mail as rendered when the version was first closed; files a worker on another host lacks are written
   // again from the version's rows (same bytes).
   const r = await renderVersion(deps.db, deps.outputDir, { accountId: d.account_id, ...ref }, deps.fileModes);
   return {
-    from: deps.mailFrom,
-    to: d.recipient,
     subject: r.subject,
     text: r.text,
     html: r.html,
-    messageId: d.message_id,
     date: new Date(r.version.computed_at),
     attachments: [
       ...(r.chart_png
@@ -30,6 +26,5 @@ export async function composeMonthEnd(deps: DeliveryDeps, d: Delivery): Promise<
           : 'text/tab-separated-values; charset=utf-8',
       })),
     ],
-    headers: { 'X-Orgtally-Delivery': d.dedupe_key },
   };
 }

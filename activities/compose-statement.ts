@@ -1,20 +1,15 @@
 import type { Delivery } from '../db/deliveries';
 import { readStatement } from '../db/statement';
 import { renderStatement } from '../domain/statement-mail';
-import type { OutgoingMail } from '../infra/mail';
-import type { DeliveryDeps } from './deliveries';
+import type { DeliveryDeps, MailBody } from './deliveries';
 
 /** A client org's statement: its frozen frame (the ledger row) and its version's rows, the same bytes each time. */
-export async function composeStatement(deps: DeliveryDeps, d: Delivery): Promise<OutgoingMail> {
+export async function composeStatement(deps: DeliveryDeps, d: Delivery): Promise<MailBody> {
   const { model, computedAt } = await readStatement(deps.db, d.account_id, d.reference);
   const mail = renderStatement(model);
   return {
-    from: deps.mailFrom,
-    to: d.recipient,
     ...mail,
-    messageId: d.message_id,
     date: new Date(computedAt),
     attachments: [],
-    headers: { 'X-Orgtally-Delivery': d.dedupe_key },
   };
 }

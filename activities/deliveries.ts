@@ -28,7 +28,9 @@ export interface DeliveryResult {
   response: string;
 }
 
-type Composer = (deps: DeliveryDeps, d: Delivery) => Promise<OutgoingMail>;
+/** What a kind's composer makes; the envelope (from, to, Message-ID, ledger header) is the ledger row's. */
+export type MailBody = Omit<OutgoingMail, 'from' | 'to' | 'messageId' | 'headers'>;
+type Composer = (deps: DeliveryDeps, d: Delivery) => Promise<MailBody>;
 
 /** Builds the message a ledger row stands for (always the same bytes for the same row), one module per kind. */
 const COMPOSERS: Partial<Record<DeliveryKind, Composer>> = {
@@ -37,10 +39,16 @@ const COMPOSERS: Partial<Record<DeliveryKind, Composer>> = {
   statement: composeStatement,
 };
 
-function compose(deps: DeliveryDeps, d: Delivery): Promise<OutgoingMail> {
+export async function compose(deps: DeliveryDeps, d: Delivery): Promise<OutgoingMail> {
   const composer = COMPOSERS[d.kind];
   if (!composer) throw new OrgtallyError(ErrorType.InvalidInput, `cannot compose a ${String(d.kind)} mail`);
-  return composer(deps, d);
+  return {
+    from: deps.mailFrom,
+    to: d.recipient,
+    ...(await composer(deps, d)),
+    messageId: d.message_id,
+    headers: { 'X-Orgtally-Delivery': d.dedupe_key },
+  };
 }
 
 export function deliveryActivities(deps: DeliveryDeps) {

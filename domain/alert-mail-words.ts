@@ -1,8 +1,10 @@
-import { dec, text } from './exact';
+import { dec } from './exact';
 import { MONTHS } from './human-time';
+import { exactQuantity as quantityText } from './money';
 import { unitFor } from './units';
 
 export { pluralUnit, unitFor } from './units';
+export { quantityText };
 
 /**
  * The words of an alert mail: quantities with their unit pluralised, dates and instants in the account's time
@@ -11,15 +13,6 @@ export { pluralUnit, unitFor } from './units';
  */
 
 const WEEKDAYS = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday'];
-
-/** `1234567.5` → `1,234,567.5`: the exact decimal, thousands separated, trailing zeros dropped. */
-export function quantityText(v: string): string {
-  const t = text(dec(v));
-  const neg = t.startsWith('-');
-  const [int, frac] = (neg ? t.slice(1) : t).split('.');
-  const digits = (int ?? '').replace(/\B(?=(\d{3})+(?!\d))/g, ',');
-  return `${neg ? '-' : ''}${digits}${frac === undefined ? '' : `.${frac}`}`;
-}
 
 /** `203 hosts`, `1 host`, `12.5 GB`, `1,234 million events`. */
 export function qty(v: string, unit: string): string {

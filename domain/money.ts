@@ -12,12 +12,22 @@ export function isPriced(t: { committed_price: string; on_demand_price: string }
   return cmp(dec(t.committed_price), ZERO) !== 0 || cmp(dec(t.on_demand_price), ZERO) !== 0;
 }
 
+const group = (int: string): string => int.replace(/\B(?=(\d{3})+(?!\d))/g, ',');
+
+/** `1234567.5` → `1,234,567.5`: the exact decimal, thousands separated, trailing zeros dropped (no rounding). */
+export function exactQuantity(v: string): string {
+  const t = text(dec(v));
+  const neg = t.startsWith('-');
+  const [int = '', frac] = (neg ? t.slice(1) : t).split('.');
+  return `${neg ? '-' : ''}${group(int)}${frac === undefined ? '' : `.${frac}`}`;
+}
+
 /** `1234.5` → `1,234.50` (exact: rounded half away from zero on the decimal, never through a float). */
 export function amount(v: string, decimals = 2): string {
   const d = divRound(dec(v), dec(1), decimals);
   const neg = d.n < 0n;
   const digits = (neg ? -d.n : d.n).toString().padStart(decimals + 1, '0');
-  const int = digits.slice(0, digits.length - decimals).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
+  const int = group(digits.slice(0, digits.length - decimals));
   const frac = decimals ? `.${digits.slice(digits.length - decimals)}` : '';
   return `${neg ? '-' : ''}${int}${frac}`;
 }
@@ -36,10 +46,8 @@ export function signedMoney(v: string, currency: string): string {
 
 /** A unit price, exact (never rounded to cents: 0.0017 a unit is not 0.00), at least two decimals: `1,500.00`. */
 export function price(v: string): string {
-  const t = text(dec(v));
-  const [int = '', frac = ''] = t.replace('-', '').split('.');
-  const digits = int.replace(/\B(?=(\d{3})+(?!\d))/g, ',');
-  return `${t.startsWith('-') ? '-' : ''}${digits}.${frac.padEnd(2, '0')}`;
+  const [int, frac = ''] = exactQuantity(v).split('.');
+  return `${int}.${frac.padEnd(2, '0')}`;
 }
 
 /** Percent change from `prev` to `cur`, one decimal with its sign (`+29.6 %`), or undefined when prev is 0. */

@@ -1,4 +1,5 @@
-import { cmp, dec, divRound, sub, sum, text, ZERO, type Dec } from './exact';
+import { cmp, dec, divRound, sub, sum, text, ZERO } from './exact';
+import { amount, exactQuantity } from './money';
 
 /** The month-end report's rows (decimal strings, Datadog's field names), their file names and small sums. */
 
@@ -80,18 +81,7 @@ export function monthEndFileNames(
 
 /** Thousands separators for display; the exact value is kept (attachments carry the raw decimals). */
 export function formatNumber(v: string, decimals?: number): string {
-  const d = decimals === undefined ? dec(v) : divRound(dec(v), dec(1), decimals);
-  const t = decimals === undefined ? text(d) : fixed(d, decimals);
-  const [int, frac] = t.split('.');
-  const neg = (int ?? '').startsWith('-');
-  const digits = (int ?? '').replace('-', '').replace(/\B(?=(\d{3})+(?!\d))/g, ',');
-  return `${neg ? '-' : ''}${digits}${frac !== undefined ? `.${frac}` : ''}`;
-}
-
-function fixed(d: Dec, decimals: number): string {
-  const t = text(d);
-  const [i, f = ''] = t.split('.');
-  return decimals ? `${i}.${f.padEnd(decimals, '0')}` : (i as string);
+  return decimals === undefined ? exactQuantity(v) : amount(v, decimals);
 }
 
 /** Month-over-month change: absolute and percent, or "new" when the previous value was 0 or absent. */

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { add, cmp, dec, sum, text, ZERO, type Dec } from './exact';
 import { completeThrough, monthName } from './human-time';
-import { isPriced, money, price } from './money';
+import { exactQuantity as quantity, isPriced, money, price } from './money';
 import type { OrgRow } from './month-end-report';
 import { unitFor } from './units';
 
@@ -193,14 +193,6 @@ export function statementNote(m: StatementModel): string | undefined {
     m.status === 'provisional' ? 'Usage may still arrive: these figures can change.' : '',
   ].filter(Boolean);
   return notes.length ? notes.join(' ') : undefined;
-}
-
-/** An exact quantity with thousands separators: `1234.5` → `1,234.5` (no rounding). */
-export function quantity(v: string): string {
-  const t = text(dec(v));
-  const [int = '', frac] = t.replace('-', '').split('.');
-  const digits = int.replace(/\B(?=(\d{3})+(?!\d))/g, ',');
-  return `${t.startsWith('-') ? '-' : ''}${digits}${frac !== undefined ? `.${frac}` : ''}`;
 }
 
 /** `30 host`, `60.5 million events`. */

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import type { Knex } from 'knex';
 import { simpleParser, type ParsedMail } from 'mailparser';
-import { composeAlert } from '../../activities/compose-alert';
+import { compose } from '../../activities/deliveries';
 import type { DeliveryDeps } from '../../activities/deliveries';
 import { ingestStream } from '../../activities/ingest-file';
 import { applyAccountSpec } from '../../db/accounts';
@@ -135,7 +135,7 @@ beforeAll(async () => {
   ]);
   for (const n of run.notices) {
     const d = await db('deliveries').whereRaw(`reference->>'eventId' = ?`, [n.eventId]).first('id');
-    const mail = await composeAlert(deps, await getDelivery(db, String(d.id)));
+    const mail = await compose(deps, await getDelivery(db, String(d.id)));
     const before = sink.messages.length;
     await sendMail(sink.url, mail);
     const raw = sink.messages[before]?.raw as Buffer;
@@ -315,7 +315,7 @@ describe('alert mails built from real rows, read back over SMTP', () => {
           .join('alert_events as e', db.raw(`e.id::text = deliveries.reference->>'eventId'`))
           .where('e.rule_id', r)
           .first('deliveries.id', 'e.id as event_id');
-        const again = await composeAlert(deps, await getDelivery(db, String(d.id)));
+        const again = await compose(deps, await getDelivery(db, String(d.id)));
         const first = got(r).mail;
         expect(again).toEqual(first);
         if (r === 'events-projected') {

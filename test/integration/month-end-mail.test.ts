@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Knex } from 'knex';
 import { simpleParser } from 'mailparser';
-import { composeMonthEnd } from '../../activities/compose-month-end';
+import { compose } from '../../activities/deliveries';
 import { planDeliveries } from '../../db/deliveries';
 import { openMonthEndFile, requireVersion } from '../../db/month-end-report';
 import { DEFAULT_FILE_MODES } from '../../domain/file-modes';
@@ -193,8 +193,8 @@ describe('the month-end mail', () => {
       smtpUrl: sink.url,
       mailFrom: 'o@orgtally.test',
     };
-    const mail = await composeMonthEnd(deps, d as NonNullable<typeof d>);
-    const again = await composeMonthEnd(deps, d as NonNullable<typeof d>);
+    const mail = await compose(deps, d as NonNullable<typeof d>);
+    const again = await compose(deps, d as NonNullable<typeof d>);
     expect(again.attachments[0]?.content?.equals(mail.attachments[0]?.content as Buffer)).toBe(true);
     await sendMail(sink.url, mail);
     const got = await simpleParser(sink.messages[sink.messages.length - 1]?.raw as Buffer, {
