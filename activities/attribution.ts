@@ -20,8 +20,11 @@ export function attributionActivities(deps: AttributionDeps) {
     attributeDay: (input: AttributeInput): Promise<AttributeResult> =>
       asActivity(async () => {
         checkDay(input.day);
-        return withHeartbeat(() => attribute(deps.db, input));
+        return withHeartbeat(() =>
+          attribute(deps.db, input, { outputDir: deps.outputDir, modes: deps.fileModes }),
+        );
       }),
+    // exportDay and reconcileDay: the steps of workflows started before attributeDay wrote the files itself.
     exportDay: (input: { accountId: string; day: string }): Promise<ExportedFile[]> =>
       asActivity(async () => {
         checkDay(input.day);

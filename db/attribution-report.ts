@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import { tagsObject, type Cell } from '../domain/attribution';
+import { ATTRIBUTED_FACTS } from './attribution-day-rows';
 
 export interface AttributionRow {
   public_id: string;
@@ -17,23 +18,23 @@ export async function attributionRows(
 ): Promise<{ tagKeys: string[]; rows: (AttributionRow & { cells: Cell[] })[] } | undefined> {
   const run = await db('attribution_runs').where({ account_id: q.accountId, day: q.day }).first('tag_keys');
   if (!run) return undefined;
-  const rows = await db('attribution_hourly as h')
-    .join('orgs as o', 'o.id', 'h.org_id')
-    .join('products as p', 'p.id', 'h.product_id')
-    .where({ 'h.account_id': q.accountId, 'h.day': q.day })
-    .modify((b) => {
-      if (q.product) b.where('p.code', q.product);
-      if (q.orgs) b.whereIn('o.public_id', q.orgs);
-    })
-    .orderBy([{ column: 'p.code' }, { column: 'o.public_id' }, { column: 'h.hour' }, { column: 'h.cells' }])
-    .select(
-      'o.public_id',
-      'o.name as org_name',
-      'p.code as usage_type',
-      db.raw(`to_char(h.hour AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:00:00"Z"') AS hour`),
-      'h.cells',
-      db.raw('trim_scale(h.total_usage)::text AS total_usage'),
-    );
+  const { rows } = await db.raw(
+    `SELECT o.public_id, o.name AS org_name, p.code AS usage_type,
+            to_char(f.hour AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:00:00"Z"') AS hour, c.cells,
+            trim_scale(sum(f.value))::text AS total_usage
+       FROM ${ATTRIBUTED_FACTS} JOIN products p ON p.id = f.product_id
+      WHERE r.account_id = :account AND r.day = :day
+        ${q.product ? 'AND p.code = :product' : ''}
+        ${q.orgs ? 'AND o.public_id IN (SELECT jsonb_array_elements_text(:orgs::jsonb))' : ''}
+      GROUP BY p.code, o.public_id, o.name, f.hour, c.combo, c.cells
+      ORDER BY p.code COLLATE "C", o.public_id COLLATE "C", f.hour, c.combo`,
+    {
+      account: q.accountId,
+      day: q.day,
+      ...(q.product ? { product: q.product } : {}),
+      ...(q.orgs ? { orgs: JSON.stringify(q.orgs) } : {}),
+    },
+  );
   return {
     tagKeys: run.tag_keys,
     rows: rows.map((r: AttributionRow & { cells: Cell[] }) => ({

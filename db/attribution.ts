@@ -1,7 +1,9 @@
 import type { Knex } from 'knex';
 import { ErrorType, OrgtallyError } from '../domain/errors';
+import { buildDayHours } from './attribution-day-rows';
+import { recordFiles, writeDayFiles, type ExportedFile, type FileOptions } from './attribution-files';
 
-/** Owner of attribution_hourly, attribution_daily, attribution_totals, attribution_runs, attribution_pending. */
+/** Owner of attribution_cells, attribution_daily, attribution_totals, attribution_runs, attribution_pending. */
 
 export interface AttributeInput {
   accountId: string;
@@ -21,6 +23,8 @@ export interface AttributeResult {
   hourlyRows: number;
   dailyRows: number;
   factsWatermark: string | null;
+  /** The day's files, written and checked in the same snapshot, when attributeDay was given an output folder. */
+  files?: ExportedFile[];
 }
 
 export interface Mismatch {
@@ -31,12 +35,19 @@ export interface Mismatch {
 }
 
 /**
- * Attributes one day of one account in a single REPEATABLE READ transaction: the day's rows are replaced, then
- * checked against the facts read in the same snapshot (Σ rows = Σ facts per org and product, untagged included).
+ * Attributes one day of one account in a single REPEATABLE READ transaction: the day's cell dictionary, daily
+ * rows and totals are replaced, and the hourly rows (the facts grouped by org, product, hour and cells, not
+ * stored: readers group the facts through the dictionary) are checked against the facts read in the same
+ * snapshot (Σ rows = Σ facts per org and product, untagged included). Given an output folder, the day's TSV
+ * files are written from those hourly rows and checked against the totals in the same snapshot too.
  * A mismatch rolls everything back and fails for good. The day's pending mark is cleared only if this snapshot
  * saw it: a batch committed meanwhile leaves the day pending (or makes this transaction retry on conflict).
  */
-export async function attributeDay(db: Knex, input: AttributeInput): Promise<AttributeResult> {
+export async function attributeDay(
+  db: Knex,
+  input: AttributeInput,
+  files?: FileOptions,
+): Promise<AttributeResult> {
   return db.transaction(
     async (trx) => {
       const account = await trx('accounts').where({ id: input.accountId }).first('timezone');
@@ -55,13 +66,15 @@ export async function attributeDay(db: Knex, input: AttributeInput): Promise<Att
       );
       const { start, end } = bounds[0] as { start: Date; end: Date };
       const key = { account_id: input.accountId, day: input.day };
-      for (const t of ['attribution_hourly', 'attribution_daily', 'attribution_totals'])
+      for (const t of ['attribution_daily', 'attribution_totals', 'attribution_cells'])
         await trx(t).where(key).delete();
+      // JIT compiling these day-sized plans costs more than it saves (measured on the month-end statements).
+      await trx.raw('SET LOCAL jit = off');
 
       const params = { account: input.accountId, day: input.day, start, end, keys: tagKeys };
       // The day's facts are summed once per (org, product, tag set) (~20× fewer rows than facts on the benchmark
-      // day); cells are computed once per distinct tag set. Hourly rows come from the facts, daily rows and the facts
-      // side of the totals from the sums, and the totals check compares all three.
+      // day): the daily rows and the facts side of the totals come from these sums, independently of the hourly
+      // rows, and the totals check compares the three.
       await trx.raw(
         `CREATE TEMP TABLE day_sums ON COMMIT DROP AS
          SELECT f.org_id, f.product_id, f.tag_set_id, count(*)::int AS n, sum(f.value) AS total
@@ -71,47 +84,29 @@ export async function attributeDay(db: Knex, input: AttributeInput): Promise<Att
           GROUP BY f.org_id, f.product_id, f.tag_set_id`,
         params,
       );
+      // The day's cell dictionary: cells computed once per distinct tag set, each combination an integer.
       await trx.raw(
-        `CREATE TEMP TABLE day_cells ON COMMIT DROP AS
-         SELECT t.id AS tag_set_id,
-                ARRAY(SELECT (SELECT string_agg(CASE WHEN v.value = '' THEN '<empty>' ELSE v.value END, '|' ORDER BY v.value)
-                                FROM (SELECT substr(tag, length(k.key) + 2) AS value
-                                        FROM unnest(t.tags) AS tag
-                                       WHERE left(tag, length(k.key) + 1) = k.key || ':') v)
-                        FROM unnest(CAST(:keys AS text[])) WITH ORDINALITY AS k(key, ord)
-                       ORDER BY k.ord) AS cells
-           FROM tag_sets t
-          WHERE t.id IN (SELECT DISTINCT s.tag_set_id FROM day_sums s)`,
+        `INSERT INTO attribution_cells (account_id, day, tag_set_id, combo, cells)
+         SELECT :account, :day, x.id, dense_rank() OVER (ORDER BY x.cells::text COLLATE "C"), x.cells
+           FROM (SELECT t.id, attribution_cells_of(t.tags, CAST(:keys AS text[])) AS cells
+                   FROM tag_sets t WHERE t.id IN (SELECT DISTINCT s.tag_set_id FROM day_sums s)) x`,
         params,
       );
-      await trx.raw('ANALYZE day_cells');
-      await trx.raw(
-        `CREATE TEMP TABLE hourly_sums ON COMMIT DROP AS
-         WITH ins AS (
-           INSERT INTO attribution_hourly (account_id, day, org_id, product_id, hour, cells, total_usage)
-           SELECT :account, :day, f.org_id, f.product_id, f.hour, c.cells, sum(f.value)
-             FROM usage_facts f JOIN day_cells c ON c.tag_set_id = f.tag_set_id
-            WHERE f.hour >= :start AND f.hour < :end
-              AND f.org_id IN (SELECT o.id FROM orgs o WHERE o.account_id = :account)
-            GROUP BY f.org_id, f.product_id, f.hour, c.cells
-            ORDER BY f.org_id, f.product_id, f.hour, c.cells
-           RETURNING org_id, product_id, total_usage)
-         SELECT i.org_id, i.product_id, count(*)::int AS n, sum(i.total_usage) AS total
-           FROM ins i GROUP BY i.org_id, i.product_id`,
-        params,
-      );
+      await buildDayHours(trx, params);
       const { rows: hourlyCount } = await trx.raw('SELECT coalesce(sum(n), 0)::int AS n FROM hourly_sums');
       const daily = await trx.raw(
         `INSERT INTO attribution_daily (account_id, day, org_id, product_id, cells, total_usage)
          SELECT :account, :day, s.org_id, s.product_id, c.cells, sum(s.total)
-           FROM day_sums s JOIN day_cells c ON c.tag_set_id = s.tag_set_id
+           FROM day_sums s
+           JOIN attribution_cells c ON c.account_id = :account AND c.day = :day AND c.tag_set_id = s.tag_set_id
           GROUP BY s.org_id, s.product_id, c.cells`,
         params,
       );
       await trx.raw(
-        `INSERT INTO attribution_totals (account_id, day, org_id, product_id, facts, facts_total, rows_total)
+        `INSERT INTO attribution_totals (account_id, day, org_id, product_id, facts, facts_total, rows_total,
+                                         hourly_rows)
          SELECT :account, :day, coalesce(f.org_id, h.org_id), coalesce(f.product_id, h.product_id),
-                coalesce(f.n, 0), coalesce(f.total, 0), coalesce(h.total, 0)
+                coalesce(f.n, 0), coalesce(f.total, 0), coalesce(h.total, 0), coalesce(h.n, 0)
            FROM (SELECT s.org_id, s.product_id, sum(s.n)::int AS n, sum(s.total) AS total
                    FROM day_sums s GROUP BY s.org_id, s.product_id) f
            FULL JOIN hourly_sums h ON h.org_id = f.org_id AND h.product_id = f.product_id`,
@@ -168,6 +163,10 @@ export async function attributeDay(db: Knex, input: AttributeInput): Promise<Att
         reconciled_at: null,
       };
       await trx('attribution_runs').insert(run).onConflict(['account_id', 'day']).merge();
+      const exported = files
+        ? await writeDayFiles(trx, { account: input.accountId, day: input.day, start, end, tagKeys }, files)
+        : undefined;
+      if (exported) await recordFiles(trx, { account: input.accountId, day: input.day }, exported);
       await trx('attribution_pending').where(key).delete();
       return {
         accountId: input.accountId,
@@ -180,6 +179,7 @@ export async function attributeDay(db: Knex, input: AttributeInput): Promise<Att
         hourlyRows: run.hourly_rows,
         dailyRows: run.daily_rows,
         factsWatermark: s.watermark,
+        ...(exported ? { files: exported } : {}),
       };
     },
     { isolationLevel: 'repeatable read' },

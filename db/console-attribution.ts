@@ -4,6 +4,7 @@ import type { PoolClient } from 'pg';
 import { to as copyTo } from 'pg-copy-streams';
 import { dailyHeader } from '../domain/attribution';
 import { sheetCellSql } from './sql';
+import { ATTRIBUTED_FACTS } from './attribution-day-rows';
 
 /**
  * Reads of the console's Attribution page: the tag-key history, what a tag-key change would restate, and the
@@ -160,18 +161,19 @@ function dailyCopy(
   },
 ): string {
   const lit = (v: string) => conn.escapeLiteral(v);
-  const cells = q.tagKeys.map((_, i) => sheetCellSql(`h.cells[${i + 1}]`)).join(', ');
+  const cells = q.tagKeys.map((_, i) => sheetCellSql(`c.cells[${i + 1}]`)).join(', ');
   const orgs = q.orgs
     ? `AND o.public_id IN (SELECT jsonb_array_elements_text(${lit(JSON.stringify(q.orgs))}::jsonb))`
     : '';
   // COPY takes no parameters: every literal is escaped by the driver, the product id is a number.
   return `COPY (
-    SELECT o.public_id, ${sheetCellSql('o.name')}, to_char(h.hour AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:00:00'),
-           ${cells ? `${cells},` : ''} trim_scale(h.total_usage)
-      FROM attribution_hourly h JOIN orgs o ON o.id = h.org_id
-     WHERE h.account_id = ${lit(q.accountId)} AND h.day = ${lit(q.day)}::date
-       AND h.product_id = ${Number(q.productId)} ${orgs}
-     ORDER BY o.public_id COLLATE "C", h.hour, h.cells::text COLLATE "C"
+    SELECT o.public_id, ${sheetCellSql('o.name')}, to_char(f.hour AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:00:00'),
+           ${cells ? `${cells},` : ''} trim_scale(sum(f.value))
+      FROM ${ATTRIBUTED_FACTS}
+     WHERE r.account_id = ${lit(q.accountId)} AND r.day = ${lit(q.day)}::date
+       AND f.product_id = ${Number(q.productId)} ${orgs}
+     GROUP BY o.public_id, o.name, f.hour, c.combo, c.cells
+     ORDER BY o.public_id COLLATE "C", f.hour, c.combo
   ) TO STDOUT WITH (FORMAT text, NULL '')`;
 }
 

@@ -9,6 +9,7 @@ import * as access from './migrations/20261203000000_access';
 import * as consoleTables from './migrations/20261204000000_console';
 import * as shares from './migrations/20261205000000_shares';
 import * as statements from './migrations/20261206000000_statements';
+import * as attributionCells from './migrations/20261207000000_attribution_cells';
 
 /** Migrations listed in code: no file-system discovery, so they run the same under tsx, jest and a bundle. */
 const MIGRATIONS: Record<string, Knex.Migration> = {
@@ -22,6 +23,7 @@ const MIGRATIONS: Record<string, Knex.Migration> = {
   '20261204000000_console': consoleTables,
   '20261205000000_shares': shares,
   '20261206000000_statements': statements,
+  '20261207000000_attribution_cells': attributionCells,
 };
 
 const source: Knex.MigrationSource<string> = {

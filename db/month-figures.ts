@@ -58,18 +58,21 @@ export type FigureParams = {
  * the product's rule, the account's figures, and the chargeback by org.
  */
 export async function computeOrgFigures(trx: Knex.Transaction, p: FigureParams): Promise<void> {
-  // Each org's hourly series, only for the products whose rule needs the hours (max, p99, last, hourly
+  // Each org's hourly series from the facts of the attributed days (an attributed day's facts are the ones it
+  // attributed: late data marks it pending, and a close waits for pending days), only for the products whose rule needs the hours (max, p99, last, hourly
   // on-demand; every product for month-to-date). Σ for sum and avg comes from the daily rows, which attribution
   // checked to add up to the hourly ones: half the rows of a month never need grouping by hour.
   const fullMonth = p.hours === p.monthHours;
   const needsHours = `(pr.aggregation IN ('max', 'p99', 'last') OR pr.on_demand_mode = 'hourly' OR NOT :fullMonth)`;
   await trx.raw(
     `CREATE TEMP TABLE me_series ON COMMIT DROP AS
-     SELECT h.org_id, h.product_id, h.hour, sum(h.total_usage) AS v
-       FROM attribution_hourly h
-      WHERE ${monthOf('h')} AND h.hour < :until
-        AND h.product_id IN (SELECT pr.id FROM products pr WHERE pr.account_id = :account AND ${needsHours})
-      GROUP BY h.org_id, h.product_id, h.hour`,
+     SELECT f.org_id, f.product_id, f.hour, sum(f.value) AS v
+       FROM attribution_runs r
+       JOIN usage_facts f ON f.hour >= r.period_start AND f.hour < r.period_end
+      WHERE ${monthOf('r')} AND f.hour < :until
+        AND f.org_id IN (SELECT o.id FROM orgs o WHERE o.account_id = :account)
+        AND f.product_id IN (SELECT pr.id FROM products pr WHERE pr.account_id = :account AND ${needsHours})
+      GROUP BY f.org_id, f.product_id, f.hour`,
     { ...p, fullMonth },
   );
   await trx.raw('ANALYZE me_series');

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { Knex } from 'knex';
 import { tagsObject, type Cell } from '../../domain/attribution';
 import { datadogName, productOfName } from '../../domain/datadog-names';
-import { attributedHours } from '../../db/attribution-hours';
+import { attributedHours, hourKeyOf, type HourRow } from '../../db/attribution-hours';
 import { tagMonthRows, tagMonthTotals, tagMonthVersions, type TagMonthRow } from '../../db/tag-months';
 import { orgFilter, type Scope } from '../../queries/scope';
 import { exact, jsonNumber, JsonNumber } from '../json';
@@ -238,8 +238,10 @@ const hourlyAttribution = route({
       .then((rs: { k: string }[]) => rs.map((r) => r.k))) as string[];
     const { next_record_id: token, ...filters } = q;
     const binding = { ...filters, end_hr: end };
-    const offset =
-      token === undefined ? 0 : offsetOf(ctx.pager.read(token, binding, 'next_record_id'), 'next_record_id');
+    const after =
+      token === undefined ? undefined : hourKeyOf(ctx.pager.read(token, binding, 'next_record_id'));
+    if (token !== undefined && !after)
+      throw invalid('next_record_id: is not a cursor this server issued; start again without next_record_id');
     const rows = await attributedHours(db, {
       accountId: scope.accountId,
       product,
@@ -247,7 +249,7 @@ const hourlyAttribution = route({
       toMs: end,
       orgs: orgsOf(scope, q.include_descendants),
       breakdownKeys: breakdownKeys(q.tag_breakdown_keys, tagKeys),
-      offset,
+      ...(after ? { after } : {}),
       limit: ctx.pageSize + 1,
     });
     return {
@@ -264,11 +266,14 @@ const hourlyAttribution = route({
       })),
       metadata: {
         pagination: {
-          next_record_id: rows.length > ctx.pageSize ? ctx.pager.issue(binding, offset + ctx.pageSize) : null,
+          next_record_id:
+            rows.length > ctx.pageSize ? ctx.pager.issue(binding, keyOf(rows[ctx.pageSize - 1]!)) : null,
         },
       },
     };
   },
 });
+
+const keyOf = (r: HourRow) => ({ hour: r.hour, public_id: r.public_id, cells: r.cells });
 
 export const attributionRoutes = [monthlyAttribution, hourlyAttribution];

@@ -4,6 +4,8 @@ import { Readable } from 'node:stream';
 import { applyAccountSpec } from '../../db/accounts';
 import { attributeDay, pendingDays } from '../../db/attribution';
 import { exportDay, reconcileDay } from '../../db/attribution-files';
+import { attributionRows } from '../../db/attribution-report';
+import { dec } from '../../domain/exact';
 import { ingestStream } from '../../activities/ingest-file';
 import { cellsFor } from '../../domain/attribution';
 import { ErrorType } from '../../domain/errors';
@@ -77,18 +79,18 @@ describe('attribution, property: rows add up to the facts for any tag-key list',
     const r = await ingestLines(lines);
     expect(r.accepted).toBe(300);
     for (const day of ['2026-11-14', '2026-11-15']) await attributeDay(db, { accountId: 'acme', day });
-    const { rows } = await db.raw(`
-      SELECT o.public_id, p.code, to_char(h.hour AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24') AS hour, h.cells,
-             (h.total_usage * 1000)::bigint::text AS milli
-        FROM attribution_hourly h JOIN orgs o ON o.id = h.org_id JOIN products p ON p.id = h.product_id`);
-    const actual = new Map<string, bigint>(
-      rows.map(
-        (x: { public_id: string; code: string; hour: string; cells: (string | null)[]; milli: string }) => [
-          [x.public_id, x.code, x.hour, JSON.stringify(x.cells)].join(' '),
-          BigInt(x.milli),
-        ],
-      ),
-    );
+    // The hourly rows as readers get them: the facts grouped through the days' cell dictionaries.
+    const actual = new Map<string, bigint>();
+    for (const day of ['2026-11-14', '2026-11-15']) {
+      const got = await attributionRows(db, { accountId: 'acme', day });
+      for (const x of got?.rows ?? []) {
+        const milli = dec(x.total_usage);
+        actual.set(
+          [x.public_id, x.usage_type, x.hour.slice(0, 13), JSON.stringify(x.cells)].join(' '),
+          milli.n * 10n ** BigInt(3 - milli.s),
+        );
+      }
+    }
     expect(actual).toEqual(expected);
     const { rows: bad } = await db.raw(`SELECT * FROM attribution_totals WHERE facts_total <> rows_total`);
     expect(bad).toEqual([]);

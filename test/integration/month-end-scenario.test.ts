@@ -249,9 +249,9 @@ describe('six months of generated usage through attribution and month-end', () =
       '2026-08-13T00:00:00.000Z',
     ]);
     const { rows } = await db.raw(
-      `SELECT p.code, trim_scale(sum(h.total_usage))::text AS s
-         FROM attribution_hourly h JOIN products p ON p.id = h.product_id
-        WHERE h.account_id = 'acme' AND h.hour >= '2026-08-01T00:00Z' AND h.hour < '2026-08-16T00:00Z'
+      `SELECT p.code, trim_scale(sum(f.value))::text AS s
+         FROM usage_facts f JOIN products p ON p.id = f.product_id
+        WHERE p.account_id = 'acme' AND f.hour >= '2026-08-01T00:00Z' AND f.hour < '2026-08-16T00:00Z'
           AND p.aggregation = 'sum'
         GROUP BY p.code`,
     );

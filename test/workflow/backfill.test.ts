@@ -76,9 +76,8 @@ async function figures(db: Knex): Promise<Record<string, string>> {
   const q = async (sql: string) =>
     (await db.raw(`SELECT md5(string_agg(r::text, ';' ORDER BY r::text)) AS h FROM (${sql}) r`)).rows[0].h;
   return {
-    hourly: await q(
-      'SELECT account_id, day, org_id, product_id, hour, cells, total_usage FROM attribution_hourly',
-    ),
+    cells: await q('SELECT account_id, day, tag_set_id, combo, cells FROM attribution_cells'),
+    attributed: await q('SELECT * FROM attribution_totals'),
     daily: await q('SELECT account_id, day, org_id, product_id, cells, total_usage FROM attribution_daily'),
     runs: await q('SELECT day, tag_keys, facts, hourly_rows, daily_rows FROM attribution_runs'),
     versions: await q('SELECT month, version, status, checksum, hours FROM month_end_versions'),

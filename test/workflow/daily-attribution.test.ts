@@ -1,3 +1,4 @@
+import { attributionRows } from '../../db/attribution-report';
 import type { Client } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import type { Knex } from 'knex';
@@ -51,13 +52,9 @@ async function attribute(accountId: string, day: string, workflowId = `attributi
 const fileOf = (accountId: string, product: string, day: string) =>
   path.join(outputDir, accountId, 'attribution', `daily_${product}_${day}.tsv`);
 
+/** The day's attributed hourly rows as readers see them (the facts through the day's cell dictionary). */
 async function rowsOf(accountId: string, day: string) {
-  const { rows } = await db.raw(
-    `SELECT org_id, product_id, hour, cells, total_usage::text FROM attribution_hourly
-      WHERE account_id = ? AND day = ? ORDER BY 1, 2, 3, cells::text COLLATE "C"`,
-    [accountId, day],
-  );
-  return rows;
+  return (await attributionRows(db, { accountId, day }))?.rows;
 }
 
 describe('dailyAttribution on a real Temporal server', () => {
