@@ -167,8 +167,8 @@ export function monthEndCells(keys: readonly string[]): (string | null)[][] {
 
 /**
  * Loads one fully attributed month straight into Postgres (set-based, not through ingest or attributeDay), day by
- * day: the day's attribution_hourly rows (one per org × product × hour, in primary-key order), its
- * attribution_daily rows (the exact per-day sums of those rows by cells) and its attribution_runs row (the
+ * day: the day's facts (one per org × product × hour, each in the tag set of a cell combination), its
+ * attribution_daily rows (the exact per-day sums of those facts by cells) and its attribution_runs row (the
  * account's tag keys), so that closeMonth finds every day attributed and none pending. Values have up to
  * 3 decimals and come from a formula of the indices; the first 5 % of orgs are 50× larger, the next 15 % 5×.
  * Previous attribution and month-end bench data are truncated (the attribution and export lines run before).
@@ -180,8 +180,8 @@ export async function loadMonthEndData(
 ): Promise<MonthEndData> {
   if (scale.cells < 1 || scale.cells > COMBOS) throw new Error(`month-end bench: 1 to ${COMBOS} cells`);
   await db.raw(
-    `TRUNCATE attribution_hourly, attribution_daily, attribution_totals, attribution_runs, attribution_pending,
-       month_end_versions CASCADE`,
+    `TRUNCATE usage_facts, ingest_batches, attribution_cells, attribution_daily, attribution_totals, attribution_runs,
+       attribution_pending, month_end_versions CASCADE`,
   );
   const spec = monthEndSpec(scale);
   await applyAccountSpec(db, spec, { asOfMs: Date.now() });
@@ -213,6 +213,23 @@ export async function loadMonthEndData(
     { first: `${MONTH}-01`, account: ACCOUNT },
   );
   const t0 = Date.now();
+  // One fake batch and one tag set per cell combination: the facts' tags are not read by the close (the daily
+  // rows carry the cells), only their sums per hour.
+  const [batch] = await db('ingest_batches')
+    .insert({
+      batch_key: 'bench-month-end',
+      source: 'bench',
+      format: 'ndjson',
+      records_read: 0,
+      accepted: 0,
+      as_of: db.fn.now(),
+    })
+    .returning('id');
+  await db.raw(
+    `INSERT INTO tag_sets (tags_hash, tags)
+     SELECT 'bench-month-combo-' || i, ARRAY['bench:combo-' || i] FROM generate_series(0, ${COMBOS - 1}) i
+     ON CONFLICT (tags_hash) DO NOTHING`,
+  );
   let hourlyRows = 0;
   let dailyRows = 0;
   for (const d of days as { day: string; start: Date; end: Date }[]) {
@@ -231,6 +248,8 @@ export async function loadMonthEndData(
         cells: scale.cells,
         combos: JSON.stringify(combos),
         codes: PRODUCTS.map((p) => p.code),
+        batch: (batch as { id: string }).id,
+        lineBase: hourlyRows,
       };
       const hourly = await trx.raw(
         `WITH o AS (SELECT id, split_part(public_id, '-', 3)::int AS i,
@@ -239,10 +258,9 @@ export async function loadMonthEndData(
                       FROM orgs WHERE account_id = :account AND public_id <> :account),
               p AS (SELECT id, array_position(CAST(:codes AS text[]), code) - 1 AS i
                       FROM products WHERE account_id = :account),
-              c AS MATERIALIZED (SELECT (e->>'i')::int AS i,
-                           ARRAY(SELECT x FROM jsonb_array_elements_text(e->'c') WITH ORDINALITY AS t(x, n) ORDER BY n)
-                             AS cells
-                      FROM jsonb_array_elements(CAST(:combos AS jsonb)) e),
+              c AS MATERIALIZED (SELECT (e->>'i')::int AS i, t.id AS tag_set_id
+                      FROM jsonb_array_elements(CAST(:combos AS jsonb)) e
+                      JOIN tag_sets t ON t.tags_hash = 'bench-month-combo-' || (e->>'i')),
               h AS (SELECT hour, (extract(epoch FROM hour - CAST(:monthStart AS timestamptz)) / 3600)::int AS i
                       FROM generate_series(CAST(:dayStart AS timestamptz), CAST(:dayEnd AS timestamptz) - interval '1 hour',
                                            interval '1 hour') AS hour),
@@ -251,18 +269,24 @@ export async function loadMonthEndData(
                                                      % :cells)) % ${COMBOS} AS combo,
                            (((o.i * 7919 + p.i * 104729 + h.i * 1299709)::bigint * 2654435761) % 1000003) AS r
                       FROM o, p, h)
-         INSERT INTO attribution_hourly (account_id, day, org_id, product_id, hour, cells, total_usage)
-         SELECT :account, CAST(:day AS date), x.org_id, x.product_id, x.hour, c.cells, x.r * 0.001 * x.size
-           FROM x JOIN c ON c.i = x.combo
-          ORDER BY x.org_id, x.product_id, x.hour`,
+         INSERT INTO usage_facts (batch_id, line, org_id, product_id, hour, tag_set_id, value)
+         SELECT :batch, :lineBase + row_number() OVER (ORDER BY x.hour, x.org_id, x.product_id), x.org_id,
+                x.product_id, x.hour, c.tag_set_id, x.r * 0.001 * x.size
+           FROM x JOIN c ON c.i = x.combo`,
         params,
       );
       const daily = await trx.raw(
-        `INSERT INTO attribution_daily (account_id, day, org_id, product_id, cells, total_usage)
-         SELECT account_id, day, org_id, product_id, cells, sum(total_usage)
-           FROM attribution_hourly WHERE account_id = :account AND day = CAST(:day AS date)
-          GROUP BY account_id, day, org_id, product_id, cells
-          ORDER BY org_id, product_id, cells`,
+        `WITH c AS MATERIALIZED (SELECT t.id AS tag_set_id,
+                           ARRAY(SELECT x FROM jsonb_array_elements_text(e->'c') WITH ORDINALITY AS t(x, n) ORDER BY n)
+                             AS cells
+                      FROM jsonb_array_elements(CAST(:combos AS jsonb)) e
+                      JOIN tag_sets t ON t.tags_hash = 'bench-month-combo-' || (e->>'i'))
+         INSERT INTO attribution_daily (account_id, day, org_id, product_id, cells, total_usage)
+         SELECT :account, CAST(:day AS date), f.org_id, f.product_id, c.cells, sum(f.value)
+           FROM usage_facts f JOIN c ON c.tag_set_id = f.tag_set_id
+          WHERE f.hour >= :dayStart AND f.hour < :dayEnd
+          GROUP BY f.org_id, f.product_id, c.cells
+          ORDER BY f.org_id, f.product_id, c.cells`,
         params,
       );
       await trx('attribution_runs').insert({
@@ -281,7 +305,7 @@ export async function loadMonthEndData(
       dailyRows += daily.rowCount ?? 0;
     });
   }
-  await db.raw('VACUUM ANALYZE attribution_hourly, attribution_daily, attribution_runs');
+  await db.raw('VACUUM ANALYZE usage_facts, attribution_daily, attribution_runs');
   await db.raw('ANALYZE orgs, products, commitments, accounts');
   const expected = scale.orgs * PRODUCTS.length * hours;
   if (hourlyRows !== expected) throw new Error(`loaded ${hourlyRows} hourly rows, expected ${expected}`);
@@ -389,17 +413,17 @@ const FLOOR_RAW = `
 
 /**
  * The floor's hourly series, only for the products whose rule needs one (max, p99, last, and hourly on-demand):
- * ONE pass over the month's attribution_hourly rows, summed per org, product and hour (tag rows of an hour add up).
+ * ONE pass over the month's facts, summed per org, product and hour (the tag sets of an hour add up).
  * Kept in a temporary table and analyzed: folded straight into the per-org aggregate, the planner misjudges the
  * number of groups and partitions that aggregate to disk (2.3 s instead of ~1.5 s in all at small scale).
  */
 const FLOOR_SERIES = `
   CREATE TEMP TABLE f_series ON COMMIT DROP AS
-  SELECT h.org_id, h.product_id, h.hour, sum(h.total_usage) AS v
-    FROM attribution_hourly h
-    JOIN products p ON p.id = h.product_id AND (p.aggregation IN ('max', 'p99', 'last') OR p.on_demand_mode = 'hourly')
-   WHERE h.account_id = :account AND h.day >= CAST(:first AS date) AND h.day < CAST(:first AS date) + interval '1 month'
-   GROUP BY h.org_id, h.product_id, h.hour`;
+  SELECT f.org_id, f.product_id, f.hour, sum(f.value) AS v
+    FROM usage_facts f
+    JOIN products p ON p.id = f.product_id AND (p.aggregation IN ('max', 'p99', 'last') OR p.on_demand_mode = 'hourly')
+   WHERE f.hour >= :start AND f.hour < :end AND f.org_id IN (SELECT o.id FROM orgs o WHERE o.account_id = :account)
+   GROUP BY f.org_id, f.product_id, f.hour`;
 
 /**
  * The floor's org quantities: Σ from the daily pass for sum and avg; the series folded per org and product with
@@ -597,6 +621,8 @@ export async function floorClose(db: Knex, data: MonthEndData, version: number):
     hours: data.hours,
     k: data.p99Rank,
     nkeys: data.tagKeys.length,
+    start: data.periodStart,
+    end: data.periodEnd,
   };
   await db.transaction(async (trx) => {
     await trx('month_end_versions').insert({
@@ -665,5 +691,5 @@ export async function benchMonthEnd(
       `  run ${i + 1}: closeMonth ${runs[i]?.toFixed(0)} ms, floor ${floors[i]?.toFixed(0)} ms (same rows: ${got})`,
     );
   }
-  return benchLine('month-end (attribution_hourly → month_end_*)', data.hourlyRows, runs, floors);
+  return benchLine('month-end (facts, daily rows → month_end_*)', data.hourlyRows, runs, floors);
 }

@@ -76,7 +76,7 @@ export async function benchRss(
     const r = await attributeDay(db, { accountId: data.accountId, day: data.day });
     if (r.hourlyRows !== data.hourlyRows)
       throw new Error(`attributed ${r.hourlyRows} of ${data.hourlyRows} rows`);
-    await db.raw('VACUUM ANALYZE attribution_hourly');
+    await db.raw('VACUUM ANALYZE attribution_cells, attribution_totals');
     opts.log(
       `  rss: ${data.hourlyRows.toLocaleString('en-US')} hourly rows attributed in ${((Date.now() - t0) / 1000).toFixed(1)} s`,
     );

@@ -9,7 +9,7 @@ import { freePort } from '../infra/process';
 import { benchApi } from './api';
 import { benchConsole } from './console';
 import { benchShared } from './shared';
-import { benchAttribution, benchExport, loadAttributionData, type AttributionData } from './attribution';
+import { benchAttribution, benchDuckdb, loadAttributionData } from './attribution';
 import { benchIngest } from './ingest';
 import { machine, type BenchLine } from './lib';
 import { benchMonthEnd, loadMonthEndData, type MonthEndData } from './month-end';
@@ -69,7 +69,6 @@ const SCALES = {
 const LINES = [
   'ingest',
   'attribution',
-  'export',
   'rss',
   'month-end',
   'api',
@@ -82,7 +81,7 @@ const LINES = [
 type LineName = (typeof LINES)[number];
 
 /**
- * `npm run bench [-- --scale small|medium|large] [--only ingest,attribution,export,rss,month-end,api,console,shared,trends,estimates,backfill]`:
+ * `npm run bench [-- --scale small|medium|large] [--only ingest,attribution,rss,month-end,api,console,shared,trends,estimates,backfill]`:
  * each hot path next
  * to its physical floor, on the same Postgres and data, several runs, median. Uses a scratch database `orgtally_bench`
  * (DATABASE_URL's server, else an embedded Postgres of its own). Writes a Markdown table and JSON under out/bench/.
@@ -131,14 +130,13 @@ async function main(): Promise<void> {
       if (selected('ingest')) {
         lines.push(await benchIngest(db, { records: scale.ingestRecords, runs: scale.runs, workDir, log }));
       }
-      // attribution and export share one day of facts, loaded set-based after the ingest line's data is gone.
-      let data: AttributionData | undefined;
-      if (selected('attribution') || selected('export'))
-        data = await loadAttributionData(db, scale.attribution, log);
-      if (data && selected('attribution'))
-        lines.push(await benchAttribution(db, data, { runs: scale.runs, log }));
-      if (data && selected('export'))
-        lines.push(await benchExport(db, data, { runs: scale.runs, workDir, log }));
+      // attribution: one day of facts, loaded set-based after the ingest line's data is gone; the task's floor
+      // and the DuckDB reference on the same rows.
+      if (selected('attribution')) {
+        const data = await loadAttributionData(db, scale.attribution, log);
+        const line = await benchAttribution(db, data, { runs: scale.runs, workDir, log });
+        lines.push(line, await benchDuckdb(db, data, line, { runs: scale.runs, workDir, log }));
+      }
       // rss loads its own two days (truncating the attribution tables): after the two lines above.
       if (selected('rss')) {
         const r = scale.rss;
@@ -211,7 +209,7 @@ async function main(): Promise<void> {
       );
       log(`\n${md}\n\nwritten to ${path.join(workDir, `bench-${name}.md`)} and .json`);
       await db.raw(
-        `TRUNCATE ingest_batches, usage_facts, attribution_hourly, attribution_daily, attribution_totals,
+        `TRUNCATE ingest_batches, usage_facts, attribution_cells, attribution_daily, attribution_totals,
            attribution_runs, attribution_pending, month_end_versions, usage_hourly, usage_daily, rollup_batches,
            estimate_runs, alert_runs, alert_states, alert_events CASCADE`,
       );

@@ -121,8 +121,9 @@ export async function attributedDay(
 }
 
 /**
- * One product's daily file of a day, streamed straight out of Postgres with the export's own COPY (same header,
- * columns, escaping and C-collation order as db/attribution-files.ts writes to disk, so the same bytes), limited to
+ * One product's daily file of a day, streamed straight out of Postgres: the day's facts grouped through its cell
+ * dictionary, with the export's header, columns, escaping and C-collation order (db/attribution-files.ts), so the
+ * bytes of the file on disk while the day is not pending, limited to
  * `orgs` when given: a child org's user gets its own orgs' rows, never the account's file. The connection goes
  * back to the pool when the stream ends, fails or is closed by the reader.
  */

@@ -42,6 +42,11 @@ export async function migrateLatest(knex: Knex): Promise<string[]> {
 }
 
 /** Creates the database named in the URL when it does not exist yet (a fresh server or embedded Postgres). */
+/** Undoes the newest applied migration (tests of a migration's data step, both ways). */
+export async function migrateDownOne(knex: Knex): Promise<void> {
+  await knex.migrate.down({ migrationSource: source });
+}
+
 export async function ensureDatabase(url: string): Promise<boolean> {
   const u = new URL(url);
   const name = decodeURIComponent(u.pathname.replace(/^\//, ''));

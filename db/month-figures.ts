@@ -58,10 +58,11 @@ export type FigureParams = {
  * the product's rule, the account's figures, and the chargeback by org.
  */
 export async function computeOrgFigures(trx: Knex.Transaction, p: FigureParams): Promise<void> {
-  // Each org's hourly series from the facts of the attributed days (an attributed day's facts are the ones it
-  // attributed: late data marks it pending, and a close waits for pending days), only for the products whose rule needs the hours (max, p99, last, hourly
-  // on-demand; every product for month-to-date). Σ for sum and avg comes from the daily rows, which attribution
-  // checked to add up to the hourly ones: half the rows of a month never need grouping by hour.
+  // Each org's hourly series, from the facts of the attributed days (a day's facts are the ones it attributed:
+  // late data marks it pending, and a close waits for pending days), only for the products whose rule needs the
+  // hours (max, p99, last, hourly on-demand; every product for month-to-date). Σ for sum and avg comes from the
+  // daily rows, which attribution checked to add up to the hourly ones: half the rows of a month never need
+  // grouping by hour.
   const fullMonth = p.hours === p.monthHours;
   const needsHours = `(pr.aggregation IN ('max', 'p99', 'last') OR pr.on_demand_mode = 'hourly' OR NOT :fullMonth)`;
   await trx.raw(

@@ -5,6 +5,7 @@ import { applyAccountSpec } from '../../db/accounts';
 import { attributeDay, pendingDays } from '../../db/attribution';
 import { exportDay, reconcileDay } from '../../db/attribution-files';
 import { attributionRows } from '../../db/attribution-report';
+import { migrateDownOne, migrateLatest } from '../../db/migrate';
 import { dec } from '../../domain/exact';
 import { ingestStream } from '../../activities/ingest-file';
 import { cellsFor } from '../../domain/attribution';
@@ -157,5 +158,52 @@ describe('attribution lifecycle', () => {
     await expect(attributeDay(db, { accountId: 'nobody', day: '2026-11-20' })).rejects.toMatchObject({
       type: ErrorType.UnknownAccount,
     });
+  });
+});
+
+describe('the upgrade from stored hourly rows', () => {
+  it('keeps every attributed day readable: down rebuilds the hourly rows, up the cell dictionaries', async () => {
+    await db.raw('TRUNCATE accounts, ingest_batches, usage_facts, tag_sets CASCADE');
+    await applyKeys(['team', 'env'], '2020-01-01');
+    await ingestLines([
+      rec('2026-11-20T08:00:00Z', 'client-a', 'infra_hosts', 2, ['team:web', 'env:prod']),
+      rec('2026-11-20T08:00:00Z', 'client-a', 'infra_hosts', '0.5', ['team:web', 'env:prod', 'region:eu']),
+      rec('2026-11-20T09:00:00Z', 'client-b', 'infra_hosts', 3, ['team:a', 'team:b']),
+      rec('2026-11-21T09:00:00Z', 'client-b', 'apm_hosts', 1),
+    ]);
+    for (const day of ['2026-11-20', '2026-11-21']) await attributeDay(db, { accountId: 'acme', day });
+    const rows = async () =>
+      [
+        ...((await attributionRows(db, { accountId: 'acme', day: '2026-11-20' }))?.rows ?? []),
+        ...((await attributionRows(db, { accountId: 'acme', day: '2026-11-21' }))?.rows ?? []),
+      ].map((r) => `${r.usage_type} ${r.public_id} ${r.hour} ${JSON.stringify(r.cells)} ${r.total_usage}`);
+    const before = await rows();
+    expect(before).toEqual([
+      'infra_hosts client-a 2026-11-20T08:00:00Z ["web","prod"] 2.5',
+      'infra_hosts client-b 2026-11-20T09:00:00Z ["a|b",null] 3',
+      'apm_hosts client-b 2026-11-21T09:00:00Z [null,null] 1',
+    ]);
+    const cells = await db.raw(
+      'SELECT account_id, day, tag_set_id, combo, cells FROM attribution_cells ORDER BY 2, 3',
+    );
+    const totals = await db('attribution_totals').orderBy(['day', 'org_id', 'product_id']);
+
+    await migrateDownOne(db);
+    const { rows: hourly } = await db.raw(
+      `SELECT to_char(day, 'YYYY-MM-DD') AS day, cells, total_usage::text FROM attribution_hourly ORDER BY 1, 2`,
+    );
+    expect(hourly).toEqual([
+      { day: '2026-11-20', cells: ['a|b', null], total_usage: '3' },
+      { day: '2026-11-20', cells: ['web', 'prod'], total_usage: '2.5' },
+      { day: '2026-11-21', cells: [null, null], total_usage: '1' },
+    ]);
+
+    await migrateLatest(db);
+    expect(
+      (await db.raw('SELECT account_id, day, tag_set_id, combo, cells FROM attribution_cells ORDER BY 2, 3'))
+        .rows,
+    ).toEqual(cells.rows);
+    expect(await db('attribution_totals').orderBy(['day', 'org_id', 'product_id'])).toEqual(totals);
+    expect(await rows()).toEqual(before);
   });
 });
