@@ -245,20 +245,47 @@ async function hourFingerprint(db: Knex, data: EstimatesData): Promise<string> {
 }
 
 /**
- * refreshRollup of one new hour of facts (the hour's usage_hourly rows, then its whole day's usage_daily rows
- * again from usage_hourly, in one transaction) against the floor: one INSERT … SELECT of the same hour's
- * usage_hourly rows from usage_facts. Before each run the hour's rows are deleted and the batch marked new.
- * Throws unless both leave the same rows. rows = facts of the new hour.
+ * refreshRollup of one new hour of facts (the hour's usage_hourly rows, merged into its day's usage_daily rows,
+ * in one transaction) against the floor: one INSERT … SELECT of the same hour's usage_hourly rows from
+ * usage_facts. Before each run the hour's rows are deleted, its day's daily rows put back as they were before the
+ * hour, and the batch marked new. Throws unless both leave the same hourly rows, and unless the day's daily rows
+ * equal a full recompute from usage_hourly. rows = facts of the new hour.
  */
-async function benchRollup(
+export async function benchRollup(
   db: Knex,
   data: EstimatesData,
   opts: { runs: number; log: (s: string) => void },
 ): Promise<BenchLine> {
+  // The new hour's day as it was before the hour (refreshRollup merges the hour into it): restored every run.
+  const day = { account_id: data.accountId, day: data.newHour.slice(0, 10) };
+  await db.raw('DROP TABLE IF EXISTS bench_day_before');
+  await db.raw(
+    'CREATE TABLE bench_day_before AS SELECT * FROM usage_daily WHERE account_id = ? AND day = ?',
+    [day.account_id, day.day],
+  );
   const reset = async () => {
     await db('usage_hourly').where({ account_id: data.accountId, hour: data.newHour }).delete();
+    await db('usage_daily').where(day).delete();
+    await db.raw('INSERT INTO usage_daily SELECT * FROM bench_day_before');
     await db('rollup_batches').where({ batch_id: data.newBatchId }).delete();
     await db.raw('VACUUM ANALYZE usage_hourly, usage_daily, rollup_batches');
+  };
+  // The day's rows after the hour, as a full recompute from usage_hourly writes them.
+  const dayFingerprint = async () => {
+    const { rows } = await db.raw(
+      `WITH d AS (SELECT a.id AS account_id, CAST(:day AS date) AS day,
+                         floor(a.p99_drop_percent * 745 / 100)::int + 1 AS keep,
+                         CAST(:day AS date)::timestamp AT TIME ZONE a.timezone AS day_start,
+                         (CAST(:day AS date) + 1)::timestamp AT TIME ZONE a.timezone AS day_end
+                    FROM accounts a WHERE a.id = :account)
+       SELECT (SELECT md5(string_agg(x::text, ';' ORDER BY x.org_id, x.product_id))
+                 FROM (${dailySql('usage_hourly', 'd')}) x) AS want,
+              (SELECT md5(string_agg(x::text, ';' ORDER BY x.org_id, x.product_id))
+                 FROM (SELECT account_id, day, org_id, product_id, hours, total, peak, last_hour, last_value, top
+                         FROM usage_daily WHERE account_id = :account AND day = :day) x) AS got`,
+      { day: day.day, account: day.account_id },
+    );
+    return rows[0] as { want: string; got: string };
   };
   const runs: number[] = [];
   const floors: number[] = [];
@@ -289,10 +316,16 @@ async function benchRollup(
     const got = await hourFingerprint(db, data);
     if (got !== floorRows)
       throw new Error(`floor differs from refreshRollup:\n  floor ${floorRows}\n  rollup ${got}`);
+    const daily = await dayFingerprint();
+    if (daily.got !== daily.want)
+      throw new Error(
+        `refreshRollup's usage_daily differs from a full recompute of the day (${daily.got} ≠ ${daily.want})`,
+      );
     opts.log(
       `  run ${i + 1}: refreshRollup ${runs[i]?.toFixed(0)} ms (${result}), INSERT … SELECT ${floors[i]?.toFixed(0)} ms (same rows: ${got})`,
     );
   }
+  await db.raw('DROP TABLE bench_day_before');
   return benchLine('estimates: rollup (1 new hour → usage_hourly, daily)', data.newFacts, runs, floors);
 }
 

@@ -17,6 +17,7 @@ import { benchEstimates, loadEstimatesData } from './estimates';
 import { benchTrends, loadTrendsData } from './trends';
 import { benchBackfill } from './backfill';
 import { benchRss } from './rss';
+import { benchGrowth, type GrowthPoint } from './growth';
 
 /**
  * attribution: one day of one account, orgs × products × 24 hours × tag sets facts. monthEnd: one attributed month
@@ -38,6 +39,7 @@ const SCALES = {
     trendsOrgs: 100,
     estimates: { orgs: 100, products: 20 },
     backfill: { days: 180, runs: 1 },
+    growth: { attributionOrgs: 15, monthEndOrgs: 4, rollupOrgs: 15, factors: [1, 4, 16], runs: 1 },
     rss: { orgs: [50, 200], products: 10, tagSets: 10 },
     api: { connections: 10, durationS: 5, warmupS: 1 },
     runs: 3,
@@ -49,6 +51,7 @@ const SCALES = {
     trendsOrgs: 1_000,
     estimates: { orgs: 1_000, products: 20 },
     backfill: { days: 180, runs: 3 },
+    growth: { attributionOrgs: 60, monthEndOrgs: 16, rollupOrgs: 60, factors: [1, 4, 16], runs: 1 },
     rss: { orgs: [250, 1_000], products: 20, tagSets: 10 },
     api: { connections: 10, durationS: 10, warmupS: 2 },
     runs: 3,
@@ -60,6 +63,7 @@ const SCALES = {
     trendsOrgs: 2_000,
     estimates: { orgs: 2_000, products: 20 },
     backfill: { days: 180, runs: 3, orgCopies: 10 },
+    growth: { attributionOrgs: 120, monthEndOrgs: 32, rollupOrgs: 120, factors: [1, 4, 16], runs: 1 },
     rss: { orgs: [500, 2_000], products: 20, tagSets: 10 },
     api: { connections: 10, durationS: 10, warmupS: 2 },
     runs: 3,
@@ -77,11 +81,12 @@ const LINES = [
   'trends',
   'estimates',
   'backfill',
+  'growth',
 ] as const;
 type LineName = (typeof LINES)[number];
 
 /**
- * `npm run bench [-- --scale small|medium|large] [--only ingest,attribution,rss,month-end,api,console,shared,trends,estimates,backfill]`:
+ * `npm run bench [-- --scale small|medium|large] [--only ingest,attribution,rss,month-end,api,console,shared,trends,estimates,backfill,growth]`:
  * each hot path next
  * to its physical floor, on the same Postgres and data, several runs, median. Uses a scratch database `orgtally_bench`
  * (DATABASE_URL's server, else an embedded Postgres of its own). Writes a Markdown table and JSON under out/bench/.
@@ -173,6 +178,13 @@ async function main(): Promise<void> {
       // backfill in databases of its own (a template with the sample account, cloned for every run).
       if (selected('backfill'))
         lines.push(await benchBackfill(url, config, scale.backfill, { workDir, log }));
+      // growth last: it loads each path's data three times over (1×, 4×, 16× the orgs).
+      let growth: GrowthPoint[] = [];
+      if (selected('growth')) {
+        const g = await benchGrowth(db, scale.growth, { workDir, log });
+        lines.push(...g.lines);
+        growth = g.points;
+      }
       const md = [
         `# orgtally benchmark (${name})`,
         '',
@@ -201,11 +213,12 @@ async function main(): Promise<void> {
         '(higher is better); rows = rows of one response. console: figure = p50 of one Usage page render (in process, one',
         "at a time), floor = p50 of the page's reads written by hand through pg; p99 and the first view in the JSON.",
         ...apiTable(lines),
+        ...growthTable(growth),
       ].join('\n');
       fs.writeFileSync(path.join(workDir, `bench-${name}.md`), `${md}\n`);
       fs.writeFileSync(
         path.join(workDir, `bench-${name}.json`),
-        JSON.stringify({ scale: name, machine: m, lines }, null, 2),
+        JSON.stringify({ scale: name, machine: m, lines, growth }, null, 2),
       );
       log(`\n${md}\n\nwritten to ${path.join(workDir, `bench-${name}.md`)} and .json`);
       await db.raw(
@@ -244,5 +257,19 @@ function apiTable(lines: BenchLine[]): string[] {
       ].join(', ');
       return `| ${l.path} | ${d.api.rps.toFixed(1)} | ${ms(d.api.p50_ms)} | ${ms(d.api.p99_ms)} | ${d.direct.rps.toFixed(1)} | ${ms(d.direct.p50_ms)} | ${ms(d.direct.p99_ms)} | ${l.ratio.toFixed(2)}× | ${aims} |`;
     }),
+  ];
+}
+
+/** Growth: each path at 1×, 4× and 16× the rows, time per row against the 1× point (1.00 = linear). */
+function growthTable(points: GrowthPoint[]): string[] {
+  if (!points.length) return [];
+  return [
+    '',
+    '| path | × | rows | figure | floor | ratio | per row vs 1× |',
+    '|---|---:|---:|---:|---:|---:|---:|',
+    ...points.map(
+      (p) =>
+        `| ${p.path} | ${p.factor} | ${p.rows.toLocaleString('en-US')} | ${(p.ms / 1000).toFixed(2)} s | ${(p.floorMs / 1000).toFixed(2)} s | ${(p.ms / p.floorMs).toFixed(2)}× | ${p.perRowRatio.toFixed(2)} |`,
+    ),
   ];
 }

@@ -10,6 +10,7 @@ import * as consoleTables from './migrations/20261204000000_console';
 import * as shares from './migrations/20261205000000_shares';
 import * as statements from './migrations/20261206000000_statements';
 import * as attributionCells from './migrations/20261207000000_attribution_cells';
+import * as usageDailyFillfactor from './migrations/20261208000000_usage_daily_fillfactor';
 
 /** Migrations listed in code: no file-system discovery, so they run the same under tsx, jest and a bundle. */
 const MIGRATIONS: Record<string, Knex.Migration> = {
@@ -24,6 +25,7 @@ const MIGRATIONS: Record<string, Knex.Migration> = {
   '20261205000000_shares': shares,
   '20261206000000_statements': statements,
   '20261207000000_attribution_cells': attributionCells,
+  '20261208000000_usage_daily_fillfactor': usageDailyFillfactor,
 };
 
 const source: Knex.MigrationSource<string> = {
@@ -42,9 +44,14 @@ export async function migrateLatest(knex: Knex): Promise<string[]> {
 }
 
 /** Creates the database named in the URL when it does not exist yet (a fresh server or embedded Postgres). */
-/** Undoes the newest applied migration (tests of a migration's data step, both ways). */
-export async function migrateDownOne(knex: Knex): Promise<void> {
-  await knex.migrate.down({ migrationSource: source });
+/** Undoes the applied migrations down to and including `name`, newest first (tests of a data step, both ways). */
+export async function migrateDownThrough(knex: Knex, name: string): Promise<void> {
+  if (!MIGRATIONS[name]) throw new Error(`unknown migration ${name}`);
+  for (;;) {
+    const [done] = (await knex.migrate.list({ migrationSource: source })) as [{ name: string }[], unknown];
+    if (!done.some((m) => (m.name ?? m) === name)) return;
+    await knex.migrate.down({ migrationSource: source });
+  }
 }
 
 export async function ensureDatabase(url: string): Promise<boolean> {

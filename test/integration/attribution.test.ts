@@ -5,7 +5,7 @@ import { applyAccountSpec } from '../../db/accounts';
 import { attributeDay, pendingDays } from '../../db/attribution';
 import { exportDay, reconcileDay } from '../../db/attribution-files';
 import { attributionRows } from '../../db/attribution-report';
-import { migrateDownOne, migrateLatest } from '../../db/migrate';
+import { migrateDownThrough, migrateLatest } from '../../db/migrate';
 import { dec } from '../../domain/exact';
 import { ingestStream } from '../../activities/ingest-file';
 import { cellsFor } from '../../domain/attribution';
@@ -188,7 +188,7 @@ describe('the upgrade from stored hourly rows', () => {
     );
     const totals = await db('attribution_totals').orderBy(['day', 'org_id', 'product_id']);
 
-    await migrateDownOne(db);
+    await migrateDownThrough(db, '20261207000000_attribution_cells');
     const { rows: hourly } = await db.raw(
       `SELECT to_char(day, 'YYYY-MM-DD') AS day, cells, total_usage::text FROM attribution_hourly ORDER BY 1, 2`,
     );
