@@ -20,6 +20,8 @@ export async function asActivity<T>(fn: () => Promise<T>): Promise<T> {
 
 /** Keeps a long step visibly alive to Temporal (heartbeat timeout), so a dead worker is noticed quickly. */
 export async function withHeartbeat<T>(fn: () => Promise<T>): Promise<T> {
+  // A local activity has no heartbeat: the worker keeps its workflow task alive instead.
+  if (Context.current().info.isLocal) return fn();
   const timer = setInterval(() => Context.current().heartbeat(), 5_000);
   try {
     return await fn();

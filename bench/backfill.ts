@@ -643,6 +643,12 @@ async function temporalBackfill(
         Math.max(...cs.map((c) => c.completed)) -
         (kind === 'dailyAttribution' ? r.start : Math.min(...cs.map((c) => c.initiated)));
     }
+    // Days as local activities of the backfill (no children): the run's start to its first month, or its end.
+    if (!r.children.some((c) => c.type === 'dailyAttribution')) {
+      const firstMonth = r.children.filter((c) => c.type === 'monthEndClose').map((c) => c.initiated);
+      const end = firstMonth.length ? Math.min(...firstMonth) : r.end;
+      if (end > r.start) days.phaseMs += end - r.start;
+    }
     runId = r.next;
   }
   return {

@@ -630,6 +630,8 @@ export async function floorClose(db: Knex, data: MonthEndData, version: number):
       month: p.first,
       version,
       status: 'final',
+      issued_status: 'final',
+      currency: 'USD',
       period_start: data.periodStart,
       period_end: data.periodEnd,
       hours: data.hours,

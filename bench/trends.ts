@@ -40,9 +40,10 @@ export async function loadTrendsData(
   const months = trendMonths(MONTH);
   const started = Date.now();
   await db.raw(
-    `INSERT INTO month_end_versions (account_id, month, version, status, period_start, period_end, hours, tag_keys,
-       p99_drop_percent, data_complete_through, as_of, checksum)
-     SELECT :account, m::date, 1, 'final', m, m + interval '1 month', 720, '{}', 1, m + interval '1 month', now(), md5(m::text)
+    `INSERT INTO month_end_versions (account_id, month, version, status, issued_status, currency, period_start,
+       period_end, hours, tag_keys, p99_drop_percent, data_complete_through, as_of, checksum)
+     SELECT :account, m::date, 1, 'final', 'final', 'USD', m, m + interval '1 month', 720, '{}', 1,
+            m + interval '1 month', now(), md5(m::text)
        FROM unnest(CAST(:months AS date[])) AS m`,
     { account: ACCOUNT, months: months.map((m) => `${m}-01`) },
   );

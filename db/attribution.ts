@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import type { PoolClient } from 'pg';
 import { ErrorType, OrgtallyError } from '../domain/errors';
 import { buildDayHours } from './attribution-day-rows';
 import { recordFiles, writeDayFiles, type ExportedFile, type FileOptions } from './attribution-files';
@@ -47,6 +48,45 @@ export async function attributeDay(
   db: Knex,
   input: AttributeInput,
   files?: FileOptions,
+): Promise<AttributeResult> {
+  return withDayLock(db, input, (connection) => attributeLocked(db, input, files, connection));
+}
+
+/**
+ * One attribution of an account's day at a time, whoever starts it (a schedule's workflow, a backfill, a close):
+ * a session advisory lock per account and day, taken on the connection the transaction then runs on, before its
+ * snapshot — the second run waits, then attributes the day again from what the first committed and what came
+ * since. Inside an outer transaction (a dry run) the lock is the transaction's own.
+ */
+async function withDayLock<T>(
+  db: Knex,
+  input: { accountId: string; day: string },
+  fn: (connection?: unknown) => Promise<T>,
+): Promise<T> {
+  const key = [`orgtally.attribution`, `${input.accountId}/${input.day}`];
+  if ((db as Knex.Transaction).isTransaction) {
+    await db.raw('SELECT pg_advisory_xact_lock(hashtext(?), hashtext(?))', key);
+    return fn();
+  }
+  const conn = (await db.client.acquireConnection()) as PoolClient;
+  try {
+    await conn.query('SELECT pg_advisory_lock(hashtext($1), hashtext($2))', key);
+    try {
+      return await fn(conn);
+    } finally {
+      // A failed unlock means a broken session, and the server drops a broken session's locks.
+      await conn.query('SELECT pg_advisory_unlock(hashtext($1), hashtext($2))', key).catch(() => undefined);
+    }
+  } finally {
+    await db.client.releaseConnection(conn);
+  }
+}
+
+async function attributeLocked(
+  db: Knex,
+  input: AttributeInput,
+  files: FileOptions | undefined,
+  connection: unknown,
 ): Promise<AttributeResult> {
   return db.transaction(
     async (trx) => {
@@ -182,7 +222,7 @@ export async function attributeDay(
         ...(exported ? { files: exported } : {}),
       };
     },
-    { isolationLevel: 'repeatable read' },
+    { isolationLevel: 'repeatable read', ...(connection ? { connection } : {}) },
   );
 }
 

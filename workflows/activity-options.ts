@@ -1,4 +1,4 @@
-import type { ActivityOptions } from '@temporalio/workflow';
+import type { ActivityOptions, LocalActivityOptions } from '@temporalio/workflow';
 import { ErrorType, NON_RETRYABLE } from '../domain/errors';
 
 /**
@@ -18,6 +18,15 @@ export const SQL_WORK: ActivityOptions = {
     maximumAttempts: 30,
     nonRetryableErrorTypes: NON_RETRYABLE,
   },
+};
+
+/**
+ * SQL_WORK run as a local activity (in the worker that runs the workflow, no round trip through the server):
+ * no heartbeat (the workflow task is kept alive by the worker meanwhile), the same timeout and retries.
+ */
+export const LOCAL_SQL_WORK: LocalActivityOptions = {
+  startToCloseTimeout: SQL_WORK.startToCloseTimeout,
+  retry: SQL_WORK.retry,
 };
 
 /** Shorter set-based SQL (trends, estimates and alerts). */

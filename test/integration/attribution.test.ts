@@ -154,6 +154,31 @@ describe('attribution lifecycle', () => {
     });
   });
 
+  it('one attribution of a day at a time: a second waits for the lock, then attributes what is there', async () => {
+    const holder = await db.client.acquireConnection();
+    const key = ['orgtally.attribution', 'acme/2026-11-20'];
+    try {
+      await holder.query('SELECT pg_advisory_lock(hashtext($1), hashtext($2))', key);
+      let done = false;
+      const run = attributeDay(db, { accountId: 'acme', day: '2026-11-20' }).then((r) => {
+        done = true;
+        return r;
+      });
+      // Meanwhile another day is not held up.
+      await attributeDay(db, { accountId: 'acme', day: '2026-11-21' });
+      await new Promise((r) => setTimeout(r, 300));
+      expect(done).toBe(false);
+      await ingestLines([rec('2026-11-20T10:00:00Z', 'client-b', 'infra_hosts', 4)]);
+      await holder.query('SELECT pg_advisory_unlock(hashtext($1), hashtext($2))', key);
+      // The waiting run's snapshot starts after the lock: it sees the batch committed while it waited.
+      const r = await run;
+      expect(r.facts).toBe(3);
+      expect(await pendingDays(db, 'acme')).not.toContain('2026-11-20');
+    } finally {
+      await db.client.releaseConnection(holder);
+    }
+  });
+
   it('an unknown account is a permanent error', async () => {
     await expect(attributeDay(db, { accountId: 'nobody', day: '2026-11-20' })).rejects.toMatchObject({
       type: ErrorType.UnknownAccount,
