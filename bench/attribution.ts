@@ -10,6 +10,7 @@ import { attributeDay } from '../db/attribution';
 import type { ExportedFile } from '../db/attribution-files';
 import { sheetCellSql } from '../db/sql';
 import { benchSpec } from './ingest';
+import { attributionTagSets } from './tag-sets';
 import { benchLine, timeIt, type BenchLine } from './lib';
 
 /** One day of one account: `orgs` × `products` × 24 hours × `tagSets` facts. */
@@ -30,27 +31,6 @@ export interface AttributionData {
 
 const ACCOUNT = 'bench-attr';
 const DAY = '2026-11-01';
-
-/**
- * The tag sets, in normalized form (sorted): untagged; a multi-value key; a key present without value (and the
- * other keys absent); a set that differs from the next only by a tag that is not an attribution key (both land in
- * the same cells); the rest one value per key.
- */
-export function attributionTagSets(n: number): string[][] {
-  if (n < 5) throw new Error('attribution bench needs at least 5 tag sets');
-  const normal = (i: number) => [`team:t${i % 4}`, `env:${i % 2 ? 'prod' : 'dev'}`, `service:svc${i}`];
-  return Array.from({ length: n }, (_, i) =>
-    i === 0
-      ? []
-      : i === 1
-        ? ['env:prod', 'team:a', 'team:b']
-        : i === 2
-          ? ['service:svc2', 'team:']
-          : i === 3
-            ? [...normal(4), 'region:eu']
-            : normal(i),
-  ).map((t) => [...t].sort());
-}
 
 /**
  * Loads one day of facts for a separate account straight into Postgres (set-based, not through ingest): one fake

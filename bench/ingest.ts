@@ -10,8 +10,9 @@ import { validateSpec } from '../domain/spec';
 import { HOUR_MS } from '../domain/time';
 import { prng, writeRecords, type SampleRecord } from '../scripts/lib/sample-data';
 import { benchLine, timeIt, type BenchLine } from './lib';
+import { attributionTagSets } from './tag-sets';
 
-/** An account of `orgs` orgs × `products` products × `tagSets` tag sets, enough hours for `records` records. */
+/** An account of `orgs` orgs × `products` products. */
 export function benchSpec(
   orgs: number,
   products: number,
@@ -39,29 +40,26 @@ export function benchSpec(
   return v.spec;
 }
 
-/** Deterministic skewed records: a few large orgs, many small; some untagged and multi-value tag sets. */
+/**
+ * Deterministic skewed records: a few large orgs, many small; every org and product in each of the tag sets
+ * (attributionTagSets: untagged, multi-value, a key without value, a tag that is not a key, three keys), hour by
+ * hour. No two records share an org, product, hour and tag set.
+ */
 export function* benchRecords(opts: {
   orgs: number;
   products: number;
   tagSets: number;
-  records: number;
+  hours: number;
   startMs: number;
 }) {
   const rand = prng(1);
-  const sets: string[][] = Array.from({ length: opts.tagSets }, (_, i) =>
-    i === 0
-      ? []
-      : i === 1
-        ? ['team:a', 'team:b', 'env:prod']
-        : [`team:t${i % 4}`, `env:${i % 2 ? 'prod' : 'dev'}`, `service:svc${i}`],
-  );
-  let n = 0;
-  for (let h = 0; n < opts.records; h++) {
+  const sets = attributionTagSets(opts.tagSets);
+  for (let h = 0; h < opts.hours; h++) {
     const timestamp = new Date(opts.startMs + h * HOUR_MS).toISOString();
-    for (let o = 0; o < opts.orgs && n < opts.records; o++) {
+    for (let o = 0; o < opts.orgs; o++) {
       const size = o < opts.orgs / 20 ? 50 : 1;
-      for (let p = 0; p < opts.products && n < opts.records; p++) {
-        for (let t = 0; t < opts.tagSets && n < opts.records; t++, n++) {
+      for (let p = 0; p < opts.products; p++) {
+        for (let t = 0; t < opts.tagSets; t++) {
           const r: SampleRecord = {
             timestamp,
             org: `b-org-${o}`,
@@ -76,32 +74,63 @@ export function* benchRecords(opts: {
   }
 }
 
+export interface IngestScale {
+  orgs: number;
+  products: number;
+  tagSets: number;
+  hours: number;
+}
+
+async function copyIn(db: Knex, sql: string, file: string): Promise<number> {
+  return timeIt(async () => {
+    const client = (await db.client.acquireConnection()) as PoolClient;
+    try {
+      await client.query('BEGIN');
+      await pipeline(fs.createReadStream(file, { highWaterMark: 1 << 20 }), client.query(copyFrom(sql)));
+      await client.query('COMMIT');
+    } finally {
+      await db.client.releaseConnection(client);
+    }
+  });
+}
+
+async function copyOut(db: Knex, sql: string, file: string): Promise<void> {
+  const client = (await db.client.acquireConnection()) as PoolClient;
+  try {
+    await pipeline(client.query(copyTo(sql)), fs.createWriteStream(file));
+  } finally {
+    await db.client.releaseConnection(client);
+  }
+}
+
 /**
- * Ingest (the project's path: parse, validate, dictionary, COPY, batch claim) against the floor: a raw COPY of
- * the very rows it produced into the same table, with the same indexes.
+ * Ingest (the project's path: parse, validate, dictionary, COPY, batch claim) against two floors, each a raw COPY
+ * in one transaction of the very rows it produced, from a file: the task's — the facts with integer ids (org,
+ * product, hour, tag set, value) into a table keyed by org, product, hour and tag set, what a user would load by
+ * hand — and the bench's own — the same rows into usage_facts, with its extra columns and indexes. rows = records.
  */
 export async function benchIngest(
   db: Knex,
-  opts: { records: number; runs: number; workDir: string; log: (s: string) => void },
-): Promise<BenchLine> {
-  const orgs = 200,
-    products = 10,
-    tagSets = 5;
+  opts: IngestScale & { runs: number; workDir: string; log: (s: string) => void },
+): Promise<BenchLine[]> {
+  const { orgs, products, tagSets, hours } = opts;
   await applyAccountSpec(db, benchSpec(orgs, products), { asOfMs: Date.now() });
-  const hours = Math.ceil(opts.records / (orgs * products * tagSets));
   const startMs = Math.floor(Date.now() / HOUR_MS) * HOUR_MS - (hours + 24) * HOUR_MS;
-  const file = path.join(opts.workDir, `ingest-${opts.records}.ndjson`);
-  const n = await writeRecords(
-    file,
-    benchRecords({ orgs, products, tagSets, records: opts.records, startMs }),
-    'ndjson',
-  );
+  const file = path.join(opts.workDir, `ingest-${orgs}x${products}x${tagSets}x${hours}.ndjson`);
+  const n = await writeRecords(file, benchRecords({ orgs, products, tagSets, hours, startMs }), 'ndjson');
   opts.log(
-    `ingest: ${n.toLocaleString('en-US')} records, ${(fs.statSync(file).size / 2 ** 20).toFixed(0)} MiB NDJSON`,
+    `ingest: ${n.toLocaleString('en-US')} records (${orgs} orgs × ${products} products × ${tagSets} tag sets × ${hours} h), ${(fs.statSync(file).size / 2 ** 20).toFixed(0)} MiB NDJSON`,
   );
-  const copyFile = path.join(opts.workDir, `ingest-${opts.records}.copy`);
+  await db.raw('DROP TABLE IF EXISTS bench_task_facts');
+  await db.raw(
+    `CREATE TABLE bench_task_facts (org_id integer NOT NULL, product_id integer NOT NULL, hour timestamptz NOT NULL,
+       tag_set_id integer NOT NULL, value numeric NOT NULL, PRIMARY KEY (org_id, product_id, hour, tag_set_id))`,
+  );
+  const copyFile = path.join(opts.workDir, `ingest-${n}.copy`);
+  const taskFile = path.join(opts.workDir, `ingest-${n}.task.copy`);
   const runs: number[] = [];
-  const floors: number[] = [];
+  const own: number[] = [];
+  const task: number[] = [];
   for (let i = 0; i < opts.runs; i++) {
     await db.raw('TRUNCATE ingest_batches, usage_facts CASCADE');
     await db.raw('CHECKPOINT');
@@ -115,35 +144,34 @@ export async function benchIngest(
       if (r.accepted !== n) throw new Error(`accepted ${r.accepted} of ${n}`);
     });
     runs.push(ms);
-    {
-      const client = (await db.client.acquireConnection()) as PoolClient;
-      try {
-        await pipeline(client.query(copyTo('COPY usage_facts TO STDOUT')), fs.createWriteStream(copyFile));
-      } finally {
-        await db.client.releaseConnection(client);
-      }
-    }
-    // Floor: the same rows, already resolved, COPYed into the same (emptied) table in one transaction.
+    await copyOut(db, 'COPY usage_facts TO STDOUT', copyFile);
+    await copyOut(
+      db,
+      'COPY (SELECT org_id, product_id, hour, tag_set_id, value FROM usage_facts) TO STDOUT',
+      taskFile,
+    );
     const batch = await db('ingest_batches').first();
+    if (!batch) throw new Error('no batch');
     await db.raw('TRUNCATE usage_facts');
     await db.raw('CHECKPOINT');
-    floors.push(
-      await timeIt(async () => {
-        const client = (await db.client.acquireConnection()) as PoolClient;
-        try {
-          await client.query('BEGIN');
-          await pipeline(
-            fs.createReadStream(copyFile, { highWaterMark: 1 << 20 }),
-            client.query(copyFrom('COPY usage_facts FROM STDIN')),
-          );
-          await client.query('COMMIT');
-        } finally {
-          await db.client.releaseConnection(client);
-        }
-      }),
+    own.push(await copyIn(db, 'COPY usage_facts FROM STDIN', copyFile));
+    await db.raw('TRUNCATE bench_task_facts');
+    await db.raw('CHECKPOINT');
+    task.push(await copyIn(db, 'COPY bench_task_facts FROM STDIN', taskFile));
+    const { rows } = await db.raw('SELECT count(*)::int AS n FROM bench_task_facts');
+    if (rows[0].n !== n) throw new Error(`the task floor loaded ${rows[0].n} of ${n} rows`);
+    opts.log(
+      `  run ${i + 1}: ingest ${ms.toFixed(0)} ms, raw COPY into usage_facts ${own[i]?.toFixed(0)} ms, raw COPY into a keyed table ${task[i]?.toFixed(0)} ms`,
     );
-    if (!batch) throw new Error('no batch');
-    opts.log(`  run ${i + 1}: ingest ${ms.toFixed(0)} ms, raw COPY ${floors[i]?.toFixed(0)} ms`);
   }
-  return benchLine('ingest (NDJSON → usage_facts)', n, runs, floors);
+  await db.raw('DROP TABLE bench_task_facts');
+  return [
+    benchLine('ingest (NDJSON → usage_facts; floor: raw COPY, same table)', n, runs, own),
+    benchLine(
+      'ingest vs the task (raw COPY into a table keyed by org, product, hour, tag set)',
+      n,
+      runs,
+      task,
+    ),
+  ];
 }

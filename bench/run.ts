@@ -33,7 +33,7 @@ import { benchGrowth, type GrowthPoint } from './growth';
  */
 const SCALES = {
   small: {
-    ingestRecords: 100_000,
+    ingest: { orgs: 100, products: 10, tagSets: 10, hours: 10 },
     attribution: { orgs: 100, products: 10, tagSets: 10 },
     monthEnd: { orgs: 50, tagKeys: 3, cells: 4 },
     trendsOrgs: 100,
@@ -45,7 +45,7 @@ const SCALES = {
     runs: 3,
   },
   medium: {
-    ingestRecords: 1_000_000,
+    ingest: { orgs: 1_000, products: 20, tagSets: 10, hours: 24 },
     attribution: { orgs: 1_000, products: 20, tagSets: 10 },
     monthEnd: { orgs: 1_000, tagKeys: 3, cells: 4 },
     trendsOrgs: 1_000,
@@ -57,7 +57,7 @@ const SCALES = {
     runs: 3,
   },
   large: {
-    ingestRecords: 5_000_000,
+    ingest: { orgs: 2_000, products: 20, tagSets: 10, hours: 24 },
     attribution: { orgs: 2_000, products: 20, tagSets: 10 },
     monthEnd: { orgs: 2_000, tagKeys: 3, cells: 4 },
     trendsOrgs: 2_000,
@@ -133,7 +133,7 @@ async function main(): Promise<void> {
       log(`scale ${name}; ${JSON.stringify(m)}`);
       const lines: BenchLine[] = [];
       if (selected('ingest')) {
-        lines.push(await benchIngest(db, { records: scale.ingestRecords, runs: scale.runs, workDir, log }));
+        lines.push(...(await benchIngest(db, { ...scale.ingest, runs: scale.runs, workDir, log })));
       }
       // attribution: one day of facts, loaded set-based after the ingest line's data is gone; the task's floor
       // and the DuckDB reference on the same rows.

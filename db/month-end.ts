@@ -72,6 +72,7 @@ export async function closeMonth(db: Knex, input: CloseInput): Promise<CloseResu
         k: p99Rank(period.hours, period.p99DropPercent),
         until: period.end,
         monthHours: period.hours,
+        allAttributed: true,
       };
 
       await computeOrgFigures(trx, p);

@@ -51,6 +51,11 @@ export type FigureParams = {
   until: Date;
   /** Hours of the whole month: when `hours` is less, this is month-to-date. */
   monthHours: number;
+  /**
+   * Every day of the month is attributed and none is pending, checked in this snapshot (a close): the hourly
+   * series reads the month's facts by range instead of day by day through the runs.
+   */
+  allAttributed?: boolean;
 };
 
 /**
@@ -68,9 +73,16 @@ export async function computeOrgFigures(trx: Knex.Transaction, p: FigureParams):
   await trx.raw(
     `CREATE TEMP TABLE me_series ON COMMIT DROP AS
      SELECT f.org_id, f.product_id, f.hour, sum(f.value) AS v
-       FROM attribution_runs r
+       FROM ${
+         p.allAttributed
+           ? // a close: every day of the month is attributed and none pending (checked in this snapshot)
+             `usage_facts f
+      WHERE f.hour >= (SELECT (CAST(:first AS date))::timestamp AT TIME ZONE a.timezone
+                         FROM accounts a WHERE a.id = :account)`
+           : `attribution_runs r
        JOIN usage_facts f ON f.hour >= r.period_start AND f.hour < r.period_end
-      WHERE ${monthOf('r')} AND f.hour < :until
+      WHERE ${monthOf('r')}`
+       } AND f.hour < :until
         AND f.org_id IN (SELECT o.id FROM orgs o WHERE o.account_id = :account)
         AND f.product_id IN (SELECT pr.id FROM products pr WHERE pr.account_id = :account AND ${needsHours})
       GROUP BY f.org_id, f.product_id, f.hour`,
