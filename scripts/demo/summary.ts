@@ -77,7 +77,7 @@ export async function summary(
       'workflow ids',
       [
         ran.ingestId,
-        `${b.id} (${b.runs} run(s)), with attribution/acme/<day> per day`,
+        `${b.id} (${b.runs} run(s)), its days attributed by the backfill itself (local activities)`,
         `month-end/acme/<month> and trends/acme/<month> for ${b.months.join(', ')}`,
         `estimates/acme/<hour>: ${e.ids.length} run(s) this time` +
           (e.skipped ? ` (${e.skipped} earlier hour(s) ran before)` : '') +
