@@ -56,18 +56,33 @@ interface Sink {
   written: number;
   bytes: number;
   hash: Hash;
-  out: fs.WriteStream;
+  header: string;
+  mode: number;
+  /** Opened when the sink's first bytes come: one file open at a time, however many products. */
+  out?: fs.WriteStream;
 }
 
-async function write(sink: Sink, data: Buffer | string): Promise<void> {
+function opened(sink: Sink): fs.WriteStream {
+  if (!sink.out) {
+    sink.out = fs.createWriteStream(sink.tmp, { mode: sink.mode });
+    sink.hash.update(sink.header);
+    sink.bytes += Buffer.byteLength(sink.header);
+    sink.out.write(sink.header);
+  }
+  return sink.out;
+}
+
+async function write(sink: Sink, data: Buffer): Promise<void> {
+  const out = opened(sink);
   sink.hash.update(data);
-  sink.bytes += Buffer.byteLength(data);
-  if (!sink.out.write(data)) await once(sink.out, 'drain');
+  sink.bytes += data.length;
+  if (!out.write(data)) await once(out, 'drain');
 }
 
 async function close(sink: Sink): Promise<void> {
-  sink.out.end();
-  await once(sink.out, 'finish');
+  const out = opened(sink);
+  out.end();
+  await once(out, 'finish');
 }
 
 /** Routes a COPY stream of rows in sink order to the sinks, each taking exactly its `rows` lines; `done` as each fills. */
@@ -135,7 +150,7 @@ export async function writeDayFiles(
       const file = path.join(dir, dailyFileName(p.code, w.day));
       removeStaleTemps(file);
       const tmp = tempName(file);
-      const sink: Sink = {
+      sinks.push({
         product: p.code,
         file,
         tmp,
@@ -143,10 +158,9 @@ export async function writeDayFiles(
         written: 0,
         bytes: 0,
         hash: createHash('sha256'),
-        out: fs.createWriteStream(tmp, { mode: modes.file }),
-      };
-      sinks.push(sink);
-      await write(sink, header);
+        header,
+        mode: modes.file,
+      });
     }
     // Hash joins would lose the order and sort the printed rows again (measured: twice the time).
     await trx.raw('SET LOCAL enable_hashjoin = off');
@@ -174,7 +188,11 @@ export async function writeDayFiles(
   } catch (err) {
     await Promise.allSettled(checks);
     for (const s of sinks) {
-      s.out.destroy();
+      if (s.out && !s.out.closed) {
+        const closed = once(s.out, 'close').catch(() => undefined);
+        s.out.destroy();
+        await closed;
+      }
       fs.rmSync(s.tmp, { force: true });
     }
     throw err;
