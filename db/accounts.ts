@@ -6,6 +6,7 @@ import type { AccountSpec } from '../domain/spec';
 import { parseDurationHours } from '../domain/time';
 import { applyAccess } from './access';
 import { audit } from './audit';
+import { rebuildDaily } from './usage-rollup';
 
 /** Owner of accounts, orgs, products, commitments, attribution_tag_keys, finance_recipients, alert_rules. */
 
@@ -123,6 +124,8 @@ async function applyInTransaction(
       p99_drop_percent: a.p99_drop_percent,
       updated_at: trx.fn.now(),
     });
+    if (cur.timezone !== a.timezone || dec(cur.p99_drop_percent) !== dec(a.p99_drop_percent))
+      await rebuildDaily(trx, a.id);
     changes.push(`account ${a.id}: updated`);
   }
 

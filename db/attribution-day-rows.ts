@@ -63,11 +63,15 @@ export async function buildDayHours(trx: Knex.Transaction, w: DayWindow): Promis
 }
 
 /**
- * The facts of an account's attributed days with their cells (`f` facts, `r` the day's run, `c` its dictionary
- * entry, `o` the org): readers group these by org, product, hour and `c.combo` to get attributed hourly rows —
- * exact, as the day's files hold them while the day is not pending. Bind `:account`-like values in WHERE.
+ * The facts of an account's attributed days with their cells (`f` facts, `r` the day's run, `c.cells` under the
+ * day's tag keys, `o` the org): readers group these by org, product, hour and `c.cells` to get attributed hourly
+ * rows. Exact: for a day that is not pending, what its files hold. A pending day (late or replaced data since its
+ * run) shows its current facts, a tag set new to the day included (its cells computed from the run's tag keys),
+ * until it is attributed again; its files and daily rows keep the attributed figures until then.
  */
 export const ATTRIBUTED_FACTS = `attribution_runs r
   JOIN usage_facts f ON f.hour >= r.period_start AND f.hour < r.period_end
-  JOIN attribution_cells c ON c.account_id = r.account_id AND c.day = r.day AND c.tag_set_id = f.tag_set_id
-  JOIN orgs o ON o.id = f.org_id AND o.account_id = r.account_id`;
+  JOIN orgs o ON o.id = f.org_id AND o.account_id = r.account_id
+  LEFT JOIN attribution_cells dc ON dc.account_id = r.account_id AND dc.day = r.day AND dc.tag_set_id = f.tag_set_id
+  CROSS JOIN LATERAL (SELECT coalesce(dc.cells, (SELECT attribution_cells_of(t.tags, r.tag_keys)
+                                                   FROM tag_sets t WHERE t.id = f.tag_set_id)) AS cells) c`;

@@ -60,29 +60,51 @@ interface Sink {
   mode: number;
   /** Opened when the sink's first bytes come: one file open at a time, however many products. */
   out?: fs.WriteStream;
+  error?: Error;
 }
 
 function opened(sink: Sink): fs.WriteStream {
   if (!sink.out) {
-    sink.out = fs.createWriteStream(sink.tmp, { mode: sink.mode });
+    const out = fs.createWriteStream(sink.tmp, { mode: sink.mode });
+    // A disk error (full, quota, I/O) fails this attribution, never the worker: kept, thrown by the next step.
+    out.on('error', (err) => (sink.error ??= err));
+    sink.out = out;
     sink.hash.update(sink.header);
     sink.bytes += Buffer.byteLength(sink.header);
-    sink.out.write(sink.header);
+    out.write(sink.header);
   }
   return sink.out;
 }
 
+/** Resolves on `event`, rejects on the stream's error (one seen before included). */
+async function settle(sink: Sink, out: fs.WriteStream, event: 'drain' | 'finish'): Promise<void> {
+  if (sink.error) throw sink.error;
+  await new Promise<void>((resolve, reject) => {
+    const ok = () => {
+      out.off('error', ko);
+      resolve();
+    };
+    const ko = (err: Error) => {
+      out.off(event, ok);
+      reject(err);
+    };
+    out.once(event, ok);
+    out.once('error', ko);
+  });
+}
+
 async function write(sink: Sink, data: Buffer): Promise<void> {
   const out = opened(sink);
+  if (sink.error) throw sink.error;
   sink.hash.update(data);
   sink.bytes += data.length;
-  if (!out.write(data)) await once(out, 'drain');
+  if (!out.write(data)) await settle(sink, out, 'drain');
 }
 
 async function close(sink: Sink): Promise<void> {
   const out = opened(sink);
   out.end();
-  await once(out, 'finish');
+  await settle(sink, out, 'finish');
 }
 
 /** Routes a COPY stream of rows in sink order to the sinks, each taking exactly its `rows` lines; `done` as each fills. */
@@ -95,27 +117,36 @@ async function splitCopy(
   const next = async () => {
     while (i < sinks.length && sinks[i]!.written === sinks[i]!.rows) await done(sinks[i++]!);
   };
-  await next();
+  // After a failure the rest of the COPY is still read (and dropped): a COPY left unread keeps its connection,
+  // its transaction and the day's lock busy for good.
+  let failed: unknown;
+  await next().catch((err: unknown) => (failed = err));
   for await (const chunk of source) {
-    let at = 0;
-    while (at < chunk.length) {
-      const sink = sinks[i];
-      if (!sink) throw new Error('the export returned more rows than the day has');
-      let end = at;
-      while (sink.written < sink.rows) {
-        const nl = chunk.indexOf(10, end);
-        if (nl < 0) {
-          end = chunk.length;
-          break;
+    if (failed) continue;
+    try {
+      let at = 0;
+      while (at < chunk.length) {
+        const sink = sinks[i];
+        if (!sink) throw new Error('the export returned more rows than the day has');
+        let end = at;
+        while (sink.written < sink.rows) {
+          const nl = chunk.indexOf(10, end);
+          if (nl < 0) {
+            end = chunk.length;
+            break;
+          }
+          end = nl + 1;
+          sink.written++;
         }
-        end = nl + 1;
-        sink.written++;
+        await write(sink, chunk.subarray(at, end));
+        at = end;
+        await next();
       }
-      await write(sink, chunk.subarray(at, end));
-      at = end;
-      await next();
+    } catch (err) {
+      failed = err;
     }
   }
+  if (failed) throw failed;
   const short = sinks.find((s) => s.written !== s.rows);
   if (short) throw new Error(`the export of ${short.product} wrote ${short.written} of ${short.rows} rows`);
 }
@@ -177,7 +208,10 @@ export async function writeDayFiles(
         bytes: s.bytes,
       };
       files.push(f);
-      checks.push(checkFile(f, want));
+      const check = checkFile(f, want);
+      // Handled now: a check that fails while the COPY still streams must not be an unhandled rejection.
+      check.catch(() => undefined);
+      checks.push(check);
     };
     await splitCopy(conn.query(copyTo(dayCopySql(w.tagKeys.length))) as AsyncIterable<Buffer>, sinks, done);
     await trx.raw('RESET enable_hashjoin');

@@ -26,8 +26,8 @@ export async function attributionRows(
       WHERE r.account_id = :account AND r.day = :day
         ${q.product ? 'AND p.code = :product' : ''}
         ${q.orgs ? 'AND o.public_id IN (SELECT jsonb_array_elements_text(:orgs::jsonb))' : ''}
-      GROUP BY p.code, o.public_id, o.name, f.hour, c.combo, c.cells
-      ORDER BY p.code COLLATE "C", o.public_id COLLATE "C", f.hour, c.combo`,
+      GROUP BY p.code, o.public_id, o.name, f.hour, c.cells
+      ORDER BY p.code COLLATE "C", o.public_id COLLATE "C", f.hour, c.cells::text COLLATE "C"`,
     {
       account: q.accountId,
       day: q.day,

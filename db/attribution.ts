@@ -202,12 +202,14 @@ async function attributeLocked(
         files: null,
         reconciled_at: null,
       };
+      // Every write that can conflict with a concurrent ingest comes before the files are renamed into place:
+      // what is on disk is what commits (the update that records the files touches this transaction's row only).
       await trx('attribution_runs').insert(run).onConflict(['account_id', 'day']).merge();
+      await trx('attribution_pending').where(key).delete();
       const exported = files
         ? await writeDayFiles(trx, { account: input.accountId, day: input.day, start, end, tagKeys }, files)
         : undefined;
       if (exported) await recordFiles(trx, { account: input.accountId, day: input.day }, exported);
-      await trx('attribution_pending').where(key).delete();
       return {
         accountId: input.accountId,
         day: input.day,

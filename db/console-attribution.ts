@@ -173,8 +173,8 @@ function dailyCopy(
       FROM ${ATTRIBUTED_FACTS}
      WHERE r.account_id = ${lit(q.accountId)} AND r.day = ${lit(q.day)}::date
        AND f.product_id = ${Number(q.productId)} ${orgs}
-     GROUP BY o.public_id, o.name, f.hour, c.combo, c.cells
-     ORDER BY o.public_id COLLATE "C", f.hour, c.combo
+     GROUP BY o.public_id, o.name, f.hour, c.cells
+     ORDER BY o.public_id COLLATE "C", f.hour, c.cells::text COLLATE "C"
   ) TO STDOUT WITH (FORMAT text, NULL '')`;
 }
 

@@ -72,7 +72,7 @@ export async function closeMonth(db: Knex, input: CloseInput): Promise<CloseResu
         k: p99Rank(period.hours, period.p99DropPercent),
         until: period.end,
         monthHours: period.hours,
-        allAttributed: true,
+        allAttributed: await runsTileMonth(trx, input.accountId, input.month, period),
       };
 
       await computeOrgFigures(trx, p);
@@ -247,4 +247,26 @@ async function versionInfo(
     dataCompleteThrough: new Date(r.data_complete_through).toISOString(),
     computedAt: new Date(r.computed_at).toISOString(),
   };
+}
+
+/**
+ * Whether the month's runs cover exactly its hours in the account's zone today, end to end: then every fact of
+ * the month belongs to an attributed day and the close reads them by range. A zone changed since some days were
+ * attributed leaves gaps or overlaps, and the close reads day by day through the runs instead.
+ */
+async function runsTileMonth(
+  trx: Knex.Transaction,
+  accountId: string,
+  month: string,
+  period: { start: Date; end: Date },
+): Promise<boolean> {
+  const { rows } = await trx.raw(
+    `SELECT min(period_start) = :start AND max(period_end) = :end
+            AND sum(extract(epoch FROM period_end - period_start)) = extract(epoch FROM CAST(:end AS timestamptz) - CAST(:start AS timestamptz))
+            AS tiles
+       FROM attribution_runs
+      WHERE account_id = :account AND day >= CAST(:first AS date) AND day < CAST(:first AS date) + interval '1 month'`,
+    { start: period.start, end: period.end, account: accountId, first: monthStart(month) },
+  );
+  return rows[0]?.tiles === true;
 }

@@ -75,6 +75,14 @@ export async function refreshRollup(db: Knex): Promise<RollupResult> {
        SELECT DISTINCT r.account_id, r.day, o.org_id, o.product_id
          FROM ru_old o JOIN ru_days r ON r.account_id = o.account_id AND o.hour >= r.day_start AND o.hour < r.day_end`,
     );
+    // A day's top list shorter than the account keeps now (its p99 drop raised since) cannot be merged into.
+    await trx.raw(
+      `INSERT INTO ru_redo (account_id, day, org_id, product_id)
+       SELECT d.account_id, d.day, d.org_id, d.product_id
+         FROM usage_daily d JOIN ru_days r ON r.account_id = d.account_id AND r.day = d.day
+        WHERE cardinality(d.top) < least(r.keep, d.hours)
+       EXCEPT SELECT account_id, day, org_id, product_id FROM ru_redo`,
+    );
     const redo = Number((await trx.raw('SELECT count(*) AS n FROM ru_redo')).rows[0].n);
     if (redo > 0) {
       await trx.raw(
@@ -119,6 +127,31 @@ export async function refreshRollup(db: Knex): Promise<RollupResult> {
     await trx.raw('INSERT INTO rollup_batches (batch_id) SELECT id FROM ru_batches ON CONFLICT DO NOTHING');
     return { batches, hours, days };
   });
+}
+
+/**
+ * Every usage_daily row of an account again from its usage_hourly rows: when its time zone (day bounds) or its p99
+ * drop (how many top values a day keeps) changes, the rows the hourly rollup merges into no longer fit. Rare, and
+ * as heavy as the account's hourly rows.
+ */
+export async function rebuildDaily(trx: Knex.Transaction, accountId: string): Promise<void> {
+  await trx.raw(
+    `CREATE TEMP TABLE rd_days ON COMMIT DROP AS
+     SELECT a.id AS account_id, d.day, floor(a.p99_drop_percent * ${MAX_MONTH_HOURS} / 100)::int + 1 AS keep,
+            d.day::timestamp AT TIME ZONE a.timezone AS day_start,
+            (d.day + 1)::timestamp AT TIME ZONE a.timezone AS day_end
+       FROM accounts a
+       JOIN (SELECT DISTINCT (u.hour AT TIME ZONE a2.timezone)::date AS day
+               FROM usage_hourly u JOIN accounts a2 ON a2.id = u.account_id WHERE u.account_id = :account) d ON true
+      WHERE a.id = :account`,
+    { account: accountId },
+  );
+  await trx('usage_daily').where({ account_id: accountId }).delete();
+  await trx.raw(
+    `INSERT INTO usage_daily (account_id, day, org_id, product_id, hours, total, peak, last_hour, last_value, top)
+     ${dailySql('usage_hourly', 'rd_days')}`,
+  );
+  await trx.raw('DROP TABLE rd_days');
 }
 
 /**

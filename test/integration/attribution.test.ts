@@ -154,6 +154,29 @@ describe('attribution lifecycle', () => {
     });
   });
 
+  it('a pending day reads its current facts, a tag set new to the day included', async () => {
+    const day = '2026-11-22';
+    await ingestLines([rec(`${day}T08:00:00Z`, 'client-a', 'infra_hosts', 2, ['service:api'])]);
+    await attributeDay(db, { accountId: 'acme', day });
+    await ingestLines([
+      rec(`${day}T08:00:00Z`, 'client-a', 'infra_hosts', 7, ['service:new']),
+      rec(`${day}T08:00:00Z`, 'client-a', 'infra_hosts', 3, ['service:api']),
+    ]);
+    expect(await pendingDays(db, 'acme')).toContain(day);
+    const rows = (await attributionRows(db, { accountId: 'acme', day, product: 'infra_hosts' }))?.rows ?? [];
+    expect(rows.map((r) => [r.public_id, r.hour, r.cells, r.total_usage])).toEqual([
+      ['client-a', `${day}T08:00:00Z`, ['api'], '5'],
+      ['client-a', `${day}T08:00:00Z`, ['new'], '7'],
+    ]);
+    // Attributed again, the day's dictionary knows the new tag set and the rows are the same.
+    await attributeDay(db, { accountId: 'acme', day });
+    const again = (await attributionRows(db, { accountId: 'acme', day, product: 'infra_hosts' }))?.rows ?? [];
+    expect(again.map((r) => [r.cells, r.total_usage])).toEqual([
+      [['api'], '5'],
+      [['new'], '7'],
+    ]);
+  });
+
   it('one attribution of a day at a time: a second waits for the lock, then attributes what is there', async () => {
     const holder = await db.client.acquireConnection();
     const key = ['orgtally.attribution', 'acme/2026-11-20'];

@@ -55,7 +55,7 @@ async function stored(): Promise<string[]> {
 }
 
 describe('usage_daily kept incrementally', () => {
-  it('equals a full recompute after every refresh: new hours, late data for hours seen, replacements', async () => {
+  it('equals a full recompute after every refresh: new hours, late data for hours seen, replacements, a larger p99 drop', async () => {
     const rand = prng(7);
     const orgs = ['acme', 'client-a', 'client-b', 'trial-x'];
     const products = ['infra_hosts', 'apm_hosts', 'logs_ingested_bytes'];
@@ -74,6 +74,13 @@ describe('usage_daily kept incrementally', () => {
         lines.push(rec(at, org, product, value, rand() < 0.5 ? ['team:web'] : []));
       }
       if (!late) hoursSeen += 5;
+      // Halfway, the account keeps more top values a day (a larger p99 drop in its spec).
+      if (batch === 7) {
+        const spec = exampleSpecJson() as { account: Record<string, unknown> };
+        spec.account.timezone = 'America/New_York';
+        spec.account.p99_drop_percent = '5';
+        await applyAccountSpec(db, parseSpec(spec), { asOfMs: TEST_AS_OF });
+      }
       await ingest(`b${batch}.ndjson`, lines, batch === 9);
       const r = await refreshRollup(db);
       expect(r.batches).toBe(1);
