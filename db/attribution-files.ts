@@ -6,7 +6,7 @@ import type { Knex } from 'knex';
 import type { PoolClient } from 'pg';
 import { to as copyTo } from 'pg-copy-streams';
 import { dailyFileName, dailyHeader } from '../domain/attribution';
-import { cmp, dec } from '../domain/exact';
+import { cmp, dec, text } from '../domain/exact';
 import { ErrorType, OrgtallyError } from '../domain/errors';
 import { DEFAULT_FILE_MODES, type FileModes } from '../domain/file-modes';
 import { buildDayHours, type DayWindow } from './attribution-day-rows';
@@ -233,6 +233,8 @@ export async function writeDayFiles(
   }
 }
 
+/** A mutable domain/exact Dec (n / 10^s) with a row count: the read-back adds millions of values, and a new
+ * Dec per value would be garbage to collect. */
 interface OrgSum {
   rows: number;
   n: bigint;
@@ -279,11 +281,6 @@ async function readBack(file: string): Promise<{ sums: Map<string, OrgSum>; sha2
   return { sums, sha256: hash.digest('hex'), bytes };
 }
 
-const decimal = (sum: OrgSum): string => {
-  const t = sum.n.toString().padStart(sum.s + 1, '0');
-  return sum.s ? `${t.slice(0, -sum.s)}.${t.slice(-sum.s)}` : t;
-};
-
 type Expected = Map<string, Map<string, { facts: string; rows: string; n: number }>>;
 
 /** The day's totals per product and public_id: what each file must add up to. */
@@ -323,12 +320,12 @@ async function checkFile(f: ExportedFile, want: Expected): Promise<string[]> {
   for (const id of new Set([...got.sums.keys(), ...expected.keys()])) {
     const g = got.sums.get(id);
     const e = expected.get(id);
-    const total = g ? decimal(g) : undefined;
+    const total = g ? { n: g.n, s: g.s } : undefined;
     const same = (x: string | undefined) =>
-      total !== undefined && x !== undefined && cmp(dec(total), dec(x)) === 0;
+      total !== undefined && x !== undefined && cmp(total, dec(x)) === 0;
     if (!same(e?.facts) || !same(e?.rows) || (g?.rows ?? 0) !== (e?.n ?? -1))
       problems.push(
-        `${name} ${id}: file ${total ?? 'absent'} (${g?.rows ?? 0} rows), facts ${e?.facts ?? 'none'} (${e?.n ?? 0} rows)`,
+        `${name} ${id}: file ${total ? text(total) : 'absent'} (${g?.rows ?? 0} rows), facts ${e?.facts ?? 'none'} (${e?.n ?? 0} rows)`,
       );
   }
   return problems;
